@@ -1,0 +1,26 @@
+# make run: the default countdown RL run (base model cached under cache/), with a before/after table.
+# make test: the test suite. Both create .venv and install the pinned requirements first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WORKDIR ?= workdirs/countdown-uniform
+
+.PHONY: run test bench clean
+
+$(VENV)/installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(VENV)/installed
+	$(PY) run.py --config=configs/countdown.py --workdir=$(WORKDIR)
+
+test: $(VENV)/installed
+	$(PY) -m pytest -q tests
+
+bench: $(VENV)/installed
+	$(PY) -m experiments.benchmark
+
+clean:
+	rm -rf $(VENV) workdirs

@@ -1,0 +1,1 @@
+"""gps: online prompt selection (GPS, MoPPS, DS, Uniform) for RL post-training, in JAX."""
