@@ -1,5 +1,6 @@
 """Runs one RL experiment: python run.py --config=configs/countdown.py:smoke --workdir=DIR"""
 
+import logging as py_logging
 import sys
 
 from absl import app, flags, logging
@@ -12,17 +13,33 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory; a checkpoint the
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+def fail(message: str) -> None:
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def parse_flags(argv):
+  """Flag parsing loads the config file and applies overrides: report bad ones in one line."""
+  try:
+    return flags.FLAGS(argv)
+  except (AttributeError, KeyError) as e:  # ConfigDict's answer to an unknown key
+    text = str(e).encode().decode("unicode_escape").replace("'", "")  # it arrives repr()-escaped
+    fail("no such config key: " + " ".join(text.split()))
+  except (flags.Error, GPSError, TypeError, ValueError) as e:
+    fail(f"bad flags or config: {e}")
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # orbax logs every file it writes at INFO
+  py_logging.getLogger("asyncio").setLevel(py_logging.CRITICAL)  # orbax's failed reads, reported below
   from gps import report, trainer  # after flag parsing: keeps `--help` fast
   try:
     summary = trainer.train(_CONFIG.value, _WORKDIR.value)
   except GPSError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+    fail(str(e))
   print(report.before_after_table(summary))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

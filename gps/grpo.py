@@ -62,7 +62,7 @@ def update(params, opt_state, batch: RolloutBatch, ref_params, *, cfg: ModelConf
     (loss, metrics), grads = grad_fn(params, batch, ref_params, cfg=cfg, clip_eps=clip_eps,
                                      kl_coef=kl_coef, temperature=temperature)
     deltas, opt_state = optimizer.update(grads, opt_state, params)
-    metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads))
+    metrics = dict(metrics, loss=loss, grad_norm=optax.tree.norm(grads))
     return (optax.apply_updates(params, deltas), opt_state), metrics
 
   (params, opt_state), metrics = jax.lax.scan(one_step, (params, opt_state), None, length=updates)

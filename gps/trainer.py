@@ -11,6 +11,7 @@ import os
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gps import config as config_lib
@@ -22,7 +23,7 @@ from gps.jsonl import JsonlLog
 from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
 from gps.rollout import RolloutEngine, Rollouts
-from gps.selectors import Pool, make_selector
+from gps.selectors import Pool, check_selector_name, make_selector
 from gps.tasks import Problem, get_task
 from gps.tokenizer import CharTokenizer
 
@@ -55,6 +56,7 @@ def build(config) -> Setup:
   except ValueError as e:
     raise ConfigError(str(e)) from None
   config_lib.validate(config, len(pool))
+  check_selector_name(config.selector.name)
   tokenizer = CharTokenizer()
   prompt_len = task.max_prompt_len + 1  # + BOS
   max_new = task.max_completion_len + 1  # + EOS
@@ -111,18 +113,22 @@ def train(config, workdir: str, log=print) -> dict:
   selector = make_selector(config.selector, Pool(tuple(p.text for p in setup.pool)))
   optimizer = make_optimizer(config.rl.lr, weight_decay=config.rl.weight_decay,
                              grad_clip=config.rl.grad_clip)
-  state = {"params": base_params, "opt_state": optimizer.init(base_params),
+  # A fresh copy on the device: `update` donates params (the base stays the KL reference) and
+  # jit sees the same committed layout at step 1 as later (else it compiles twice).
+  policy = jax.device_put(jax.tree.map(jnp.copy, base_params), jax.devices()[0])
+  state = {"params": policy, "opt_state": jax.device_put(optimizer.init(policy), jax.devices()[0]),
            "selector": selector.init(setup.keys["select"]),
            "key": jax.random.key_data(setup.keys["rollout"]),
            "step": np.asarray(0), "rollouts": np.asarray(0), "wall_s": np.asarray(0.0)}
   metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
   eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
   ckpt = Checkpointer(workdir)
-  if (latest := ckpt.latest_step()) is not None:
+  latest = ckpt.latest_step()
+  if latest is not None:
     state = ckpt.restore(latest, state)
-    metrics_log.rewind(latest)
-    eval_log.rewind(latest - 1)
     log(f"resumed from step {latest}")
+  metrics_log.rewind(latest or 0)  # drop what was logged after the checkpoint (or any)
+  eval_log.rewind((latest or 0) - 1)
   step, rollouts_total = int(state["step"]), int(state["rollouts"])
   params, opt_state, sel_state = state["params"], state["opt_state"], state["selector"]
   rollout_key = jax.random.wrap_key_data(state["key"])

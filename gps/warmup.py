@@ -7,6 +7,7 @@ The base then solves some prompts always, some never and many sometimes, which
 is the regime where RL (and prompt selection) matters.
 """
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -22,7 +23,7 @@ import optax
 from gps import checkpoint
 from gps.model import ModelConfig, Transformer, init_params
 from gps.optimizer import make_optimizer
-from gps.tasks import Problem, Task
+from gps.tasks import ALPHABET, Problem, Task
 from gps.tokenizer import CharTokenizer
 
 
@@ -69,9 +70,10 @@ def train_base(base_cfg, task: Task, tokenizer: CharTokenizer, model_cfg: ModelC
   return params, losses
 
 
-def cache_dir(config) -> str:
+def cache_dir(config, model_cfg: ModelConfig) -> tuple[str, dict]:
   """Where the base for this config lives: keyed by everything that determines it."""
-  keyed = {"seed": config.seed, "task": config.task.to_dict(), "model": config.model.to_dict(),
+  keyed = {"seed": config.seed, "task": config.task.to_dict(), "model": dataclasses.asdict(model_cfg),
+           "alphabet": ALPHABET,
            "base": {k: v for k, v in config.base.to_dict().items() if k != "cache_dir"}}
   digest = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
   return os.path.join(os.path.expanduser(config.base.cache_dir),
@@ -84,7 +86,7 @@ def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, re
   The cache entry is written to a temporary folder and renamed into place, so an
   interrupted warm-up never leaves a half-written base behind.
   """
-  path, keyed = cache_dir(config)
+  path, keyed = cache_dir(config, model_cfg)
   template = jax.eval_shape(lambda: init_params(model_cfg, key))
   if os.path.exists(os.path.join(path, "base.json")):
     log(f"base model: cached at {path}")

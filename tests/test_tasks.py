@@ -5,6 +5,7 @@ from gps.tasks import ALPHABET, Problem, Task, get_task, register
 from gps.tasks.arithmetic import Arithmetic
 from gps.tasks.base import is_heldout
 from gps.tasks.countdown import Countdown
+from gps.tasks.expression import evaluate
 
 CD = Countdown()
 AR = Arithmetic()
@@ -27,31 +28,30 @@ P4 = cd_problem((2, 3, 4, 4), 24)
 @pytest.mark.parametrize(
     "completion, expected",
     [
-        ("7*3=21,21+25=46", 1.0),
-        ("3*7=21,25+21=46", 1.0),
-        ("25+7=32,32+3=35,35+11=46", 0.0),  # extra step
-        ("7*3=22,22+24=46", 0.0),  # wrong arithmetic
-        ("7*3=21,21+25=47", 0.0),  # wrong arithmetic on the last step
-        ("7*7=49,49-3=46", 0.0),  # reused number
-        ("7*4=28,28+18=46", 0.0),  # numbers not in the prompt
-        ("7*3=21,21+25=46,", 0.0),  # trailing comma
-        ("7+3=10,10+25=35", 0.0),  # valid chain, wrong target
-        ("25+21=46", 0.0),  # too few steps
-        ("21+25=46", 0.0),  # too few steps, unused numbers
-        ("7/3=2,25-2=23", 0.0),  # non-integer division
-        ("07*3=21,21+25=46", 0.0),  # leading zeros are not canonical
-        ("7*3=21,21+25=46 ", 0.0),
-        ("7*3=21,21+25=46\n", 0.0),
-        ("7*3=21,21+25=4٦", 0.0),  # non-ASCII digit
+        ("7*3+25", 1.0),
+        ("25+3*7", 1.0),
+        ("(25+21)", 0.0),  # 21 is not a prompt number
+        ("7*3+24", 0.0),  # wrong value, number not in the prompt
+        ("7*3+25+0", 0.0),  # extra number
+        ("7*7-3", 0.0),  # reused number, 25 unused
+        ("(7+3)*25", 0.0),  # valid expression, wrong target
+        ("25*3-7", 0.0),  # uses the numbers, wrong value
+        ("25+21", 0.0),  # too few numbers
+        ("07*3+25", 0.0),  # leading zeros are not canonical
+        ("7*3+25 ", 0.0),
+        ("7*3+25\n", 0.0),
+        ("7*3+2٥", 0.0),  # non-ASCII digit
+        ("7*3+25=46", 0.0),  # an equation is not an expression
+        ("(7*3+25", 0.0),  # unbalanced
+        ("7*3+25)", 0.0),
+        ("()", 0.0),
         ("", 0.0),
         ("abc", 0.0),
         ("3+", 0.0),
-        ("1+1=2,,", 0.0),
-        ("5/0=0", 0.0),
-        ("7/0=0,0+25=46", 0.0),
-        ("9" * 5000 + "+1=1,1+1=2", 0.0),
-        ("7*3=" + "1" * 100_000, 0.0),
-        ("," * 1000, 0.0),
+        ("*3+7", 0.0),
+        ("25/(7-7)*3", 0.0),  # division by zero
+        ("9" * 5000 + "+1", 0.0),
+        ("(" * 1000 + "7" + ")" * 1000, 0.0),
         ("=+-*/#:>" * 50, 0.0),
     ],
 )
@@ -59,20 +59,15 @@ def test_countdown_verify(completion, expected):
     assert CD.verify(P, completion) == expected
 
 
-def test_countdown_verify_positive_intermediates_and_all_numbers():
-    assert CD.verify(cd_problem((3, 7, 25), 29), "7-3=4,25+4=29") == 1.0
-    assert CD.verify(cd_problem((3, 7, 25), 29), "3-7=-4,25--4=29") == 0.0  # negative intermediate
-    assert CD.verify(cd_problem((5, 5, 7), 7), "5/5=1,7*1=7") == 1.0
-    assert CD.verify(cd_problem((5, 5, 7), 7), "5-5=0,7+0=7") == 0.0  # zero intermediate
-    assert CD.verify(cd_problem((3, 7, 25), 32), "7+25=32") == 0.0  # 3 left unused
-
-
-def test_countdown_verify_repeated_numbers():
-    assert CD.verify(P4, "4*4=16,2*3=6,16+6=22") == 0.0
-    assert CD.verify(P4, "4-2=2,3*2=6,4*6=24") == 1.0
-    assert CD.verify(P4, "4*3=12,12*2=24,24/4=6") == 0.0  # ends on 6, not 24
-    assert CD.verify(P4, "4*4=16,16+4=20,20+4=24") == 0.0  # a third 4
-    assert CD.verify(P4, "2*3=6,6*4=24,24*1=24") == 0.0  # 1 not available
+def test_countdown_verify_exact_fractions_and_multisets():
+    assert CD.verify(cd_problem((3, 7, 25), 29), "25-(3-7)") == 1.0  # negative intermediates are fine
+    assert CD.verify(cd_problem((3, 7, 25), 32), "7+25") == 0.0  # 3 left unused
+    assert CD.verify(cd_problem((1, 5, 6), 30), "6/(1/5)") == 1.0  # exact fraction arithmetic
+    assert CD.verify(cd_problem((3, 4, 8), 3), "8/3*4") == 0.0  # 32/3, not an integer target
+    assert CD.verify(P4, "(4-2)*3*4") == 1.0
+    assert CD.verify(P4, "4*4+2*3") == 0.0  # 22
+    assert CD.verify(P4, "(4+4+4)*2") == 0.0  # a third 4, no 3
+    assert CD.verify(P4, "2*3*4*1") == 0.0  # 1 not available
 
 
 @pytest.mark.parametrize(
@@ -135,8 +130,8 @@ def test_solve_verifies_and_attempt_mostly_fails(name):
     attempts = [task.attempt(p, rng) for p in problems]
     success = np.mean([task.verify(p, a) for p, a in zip(problems, attempts)])
     assert success < (0.5 if name == "countdown" else 1e-9)
-    if name == "countdown":  # well-formed: valid steps that use every number once
-        assert all(CD.verify(cd_problem(p.numbers, int(a.rpartition("=")[2])), a) == 1.0 for p, a in zip(problems, attempts))
+    if name == "countdown":  # well-formed: an expression that uses every number once
+        assert all(sorted(evaluate(a)[1]) == sorted(p.numbers) for p, a in zip(problems, attempts))
     else:  # same format as solve: n-1 steps and a final answer
         assert all(a.count(",") == len(p.numbers) - 2 and a.count("#") == 1 for p, a in zip(problems, attempts))
 

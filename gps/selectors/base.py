@@ -69,8 +69,12 @@ def register(name: str):
   return wrap
 
 
+def check_selector_name(name: str) -> None:
+  if name not in _REGISTRY:
+    raise ConfigError(f"unknown selector {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+
+
 def make_selector(config, pool: Pool) -> Selector:
   """Builds the selector named by `config.name`; unknown names list the known ones."""
-  if config.name not in _REGISTRY:
-    raise ConfigError(f"unknown selector {config.name!r}; known: {', '.join(sorted(_REGISTRY))}")
+  check_selector_name(config.name)
   return _REGISTRY[config.name](config, pool)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # Every character a prompt or completion may contain.
-ALPHABET = "0123456789+-*/=,>:# "
+ALPHABET = "0123456789+-*/=,>:# ()"
 
 HELDOUT_PREFIXES = ("eval", "test")  # splits named like this are held out
 HELDOUT_MOD = 10  # prompts with stable_hash(prompt) % HELDOUT_MOD == 0 are held out

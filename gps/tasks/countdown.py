@@ -1,12 +1,13 @@
 """Countdown ("CD34"): combine 3 or 4 numbers, each exactly once, with + - * / to hit a target.
 
-Prompt:     sorted numbers, '>' target, ':'            e.g. "3 7 25>46:"
-Completion: exactly n-1 comma-separated steps a op b=c  e.g. "7*3=21,21+25=46"
+Prompt:     sorted numbers, '>' target, ':'      e.g. "3 7 25>46:"
+Completion: one arithmetic expression (as in the paper and TinyZero), e.g. "7*3+25"
 
-A step may only use numbers currently available (the prompt's numbers as a
-multiset, plus earlier results); every result must be a positive integer
-(so a-b needs a>b and a/b exact division); the single number left at the end
-must be the target. Numbers must be canonical (no leading zeros, see steps.py).
+`verify` parses the expression (numbers, + - * /, parentheses, usual precedence),
+evaluates it exactly with fractions, and accepts it iff it uses the prompt's
+numbers exactly once each (as a multiset) and equals the target. Problems are
+generated so that a solution with positive-integer intermediate values exists;
+reference solutions and attempts are written with minimal parentheses.
 """
 
 import functools
@@ -15,7 +16,8 @@ from bisect import bisect_right
 import numpy as np
 
 from gps.tasks.base import Problem, Task
-from gps.tasks.steps import Step, apply_op, chain_len_bound, format_steps, parse_steps
+from gps.tasks.expression import evaluate, render_chain
+from gps.tasks.steps import Step, apply_op
 
 SIZES = {"cd3": 3, "cd4": 4}
 
@@ -63,13 +65,6 @@ def _solutions(pool: tuple[int, ...], target: int) -> tuple[tuple[Step, ...], ..
     )
 
 
-def _render(steps, rng: np.random.Generator) -> str:
-    """Format steps, writing each + and * operand pair in random order."""
-    return format_steps(
-        Step(s.b, s.op, s.a, s.c) if s.op in "+*" and rng.random() < 0.5 else s for s in steps
-    )
-
-
 def _text(numbers: tuple[int, ...], target: int) -> str:
     listed = ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
     return f"Using the numbers {listed}, each exactly once, with + - * /, make {target}."
@@ -98,35 +93,27 @@ class Countdown(Task):
         return Problem(prompt, _text(numbers, target), target, numbers, family)
 
     def verify(self, problem: Problem, completion: str) -> float:
-        steps = parse_steps(completion)
-        if steps is None:
+        result = evaluate(completion)
+        if result is None:
             return 0.0
-        pool = list(problem.numbers)
-        for a, op, b, c in steps:
-            if c <= 0 or apply_op(a, op, b) != c:
-                return 0.0
-            for x in (a, b):
-                if x not in pool:
-                    return 0.0
-                pool.remove(x)
-            pool.append(c)
-        return float(pool == [problem.answer])
+        value, numbers = result
+        return float(value == problem.answer and sorted(numbers) == sorted(problem.numbers))
 
     def solve(self, problem: Problem, rng: np.random.Generator) -> str:
-        """A uniformly random solution chain (up to operand order of + and *, itself random)."""
+        """A uniformly random solution (operand order of + and * itself random), as an expression."""
         chains = _solutions(tuple(sorted(problem.numbers)), problem.answer)
         if not chains:
             raise ValueError(f"countdown: no solution for {problem.prompt!r}")
-        return _render(chains[rng.integers(len(chains))], rng)
+        return render_chain(problem.numbers, chains[rng.integers(len(chains))], rng)
 
     def attempt(self, problem: Problem, rng: np.random.Generator) -> str:
-        """Random valid steps using every number once, ending wherever they end."""
+        """A random expression using every number once, valued wherever it lands."""
         pool, steps = tuple(sorted(problem.numbers)), []
         while len(pool) > 1:
             moves = list(_moves(pool))
             step, pool = moves[rng.integers(len(moves))]
             steps.append(step)
-        return _render(steps, rng)
+        return render_chain(problem.numbers, steps, rng)
 
     @property
     def _max_size(self) -> int:
@@ -139,7 +126,6 @@ class Countdown(Task):
 
     @property
     def max_completion_len(self) -> int:
-        # Positive values built from j numbers are at most max(max_number, 2) ** j
-        # (a + b <= a * b once both are >= 2); targets are reachable values too.
-        base = max(self.max_number, 2)
-        return chain_len_bound(self._max_size, lambda j: len(str(base**j)))
+        # n numbers, n-1 operators and, with minimal parentheses, at most n-2 pairs.
+        n = self._max_size
+        return n * len(str(self.max_number)) + (n - 1) + 2 * (n - 2)
