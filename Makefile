@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= workdirs/countdown-uniform
 
-.PHONY: run test bench clean
+.PHONY: run test bench lint clean
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(VENV)/installed
 
 bench: $(VENV)/installed
 	$(PY) -m experiments.benchmark
+
+lint: $(VENV)/installed
+	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check --select F,E9 .
 
 clean:
 	rm -rf $(VENV) workdirs

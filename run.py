@@ -8,38 +8,45 @@ from ml_collections import config_flags
 
 from gps.errors import GPSError
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file (with :args).", lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Config file (with :args).", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory; a checkpoint there is resumed.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def fail(message: str) -> None:
-  print(f"error: {message}", file=sys.stderr)
-  sys.exit(2)
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def parse_flags(argv):
-  """Flag parsing loads the config file and applies overrides: report bad ones in one line."""
-  try:
-    return flags.FLAGS(argv)
-  except (AttributeError, KeyError) as e:  # ConfigDict's answer to an unknown key
-    text = str(e).encode().decode("unicode_escape").replace("'", "")  # it arrives repr()-escaped
-    fail("no such config key: " + " ".join(text.split()))
-  except (flags.Error, GPSError, TypeError, ValueError) as e:
-    fail(f"bad flags or config: {e}")
+    """Flag parsing loads the config file and applies overrides: report bad ones in one line."""
+    try:
+        return flags.FLAGS(argv)
+    except (AttributeError, KeyError) as e:  # ConfigDict's answer to an unknown key
+        text = (
+            str(e).encode().decode("unicode_escape").replace("'", "")
+        )  # it arrives repr()-escaped
+        fail("no such config key: " + " ".join(text.split()))
+    except (flags.Error, GPSError, TypeError, ValueError) as e:
+        fail(f"bad flags or config: {e}")
 
 
 def main(argv):
-  del argv
-  logging.set_verbosity(logging.WARNING)  # orbax logs every file it writes at INFO
-  py_logging.getLogger("asyncio").setLevel(py_logging.CRITICAL)  # orbax's failed reads, reported below
-  from gps import report, trainer  # after flag parsing: keeps `--help` fast
-  try:
-    summary = trainer.train(_CONFIG.value, _WORKDIR.value)
-  except GPSError as e:
-    fail(str(e))
-  print(report.before_after_table(summary))
+    del argv
+    logging.set_verbosity(logging.WARNING)  # orbax logs every file it writes at INFO
+    py_logging.getLogger("asyncio").setLevel(
+        py_logging.CRITICAL
+    )  # orbax's failed reads, reported below
+    from gps import report, trainer  # after flag parsing: keeps `--help` fast
+
+    try:
+        summary = trainer.train(_CONFIG.value, _WORKDIR.value)
+    except GPSError as e:
+        fail(str(e))
+    print(report.before_after_table(summary))
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+    app.run(main, flags_parser=parse_flags)

@@ -10,15 +10,16 @@ from gps import config as config_lib
 
 
 def get_config(arg=None):
-  arg = config_lib.parse_arg(arg, selector="uniform", smoke=False)
-  c = config_lib.base_config()
-  c.task.name = "arithmetic"
-  c.task.options.operands = (2, 3, 4)
-  c.task.options.digits = (1, 2, 3)
-  c.task.eval_sets.all = config_lib.eval_set(
-      tuple(f"arith-{k}x{d}" for k in (2, 3, 4) for d in (1, 2, 3)), 256)
-  c.task.eval_sets.hard = config_lib.eval_set(("arith-4x2", "arith-4x3", "arith-3x3"), 256)
-  c.selector.name = arg.selector
-  if arg.smoke:
-    config_lib.apply_smoke(c)
-  return c
+    arg = config_lib.parse_arg(arg, selector="uniform", smoke=False)
+    c = config_lib.base_config()
+    c.task.name = "arithmetic"
+    c.task.options.operands = (2, 3, 4)
+    c.task.options.digits = (1, 2, 3)
+    c.task.eval_sets.all = config_lib.eval_set(
+        tuple(f"arith-{k}x{d}" for k in (2, 3, 4) for d in (1, 2, 3)), 256
+    )
+    c.task.eval_sets.hard = config_lib.eval_set(("arith-4x2", "arith-4x3", "arith-3x3"), 256)
+    c.selector.name = arg.selector
+    if arg.smoke:
+        config_lib.apply_smoke(c)
+    return c

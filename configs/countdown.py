@@ -10,15 +10,15 @@ from gps import config as config_lib
 
 
 def get_config(arg=None):
-  arg = config_lib.parse_arg(arg, selector="uniform", smoke=False)
-  c = config_lib.base_config()
-  c.task.name = "countdown"
-  c.task.options.max_number = 20  # operands are drawn from 1..max_number
-  c.task.options.max_target = 100  # targets are reachable values in 1..max_target
-  c.task.train_families = ("cd3", "cd4")
-  c.task.eval_sets.cd34 = config_lib.eval_set(("cd3", "cd4"), 256)
-  c.task.eval_sets.cd4 = config_lib.eval_set(("cd4",), 256)
-  c.selector.name = arg.selector
-  if arg.smoke:
-    config_lib.apply_smoke(c)
-  return c
+    arg = config_lib.parse_arg(arg, selector="uniform", smoke=False)
+    c = config_lib.base_config()
+    c.task.name = "countdown"
+    c.task.options.max_number = 20  # operands are drawn from 1..max_number
+    c.task.options.max_target = 100  # targets are reachable values in 1..max_target
+    c.task.train_families = ("cd3", "cd4")
+    c.task.eval_sets.cd34 = config_lib.eval_set(("cd3", "cd4"), 256)
+    c.task.eval_sets.cd4 = config_lib.eval_set(("cd4",), 256)
+    c.selector.name = arg.selector
+    if arg.smoke:
+        config_lib.apply_smoke(c)
+    return c

@@ -10,47 +10,55 @@ from gps.errors import CheckpointError
 
 
 def abstract(tree):
-  """Shape/dtype template of a pytree, for restoring into the same structure."""
-  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype)
-                      if not isinstance(x, jax.ShapeDtypeStruct) else x, tree)
+    """Shape/dtype template of a pytree, for restoring into the same structure."""
+    return jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype)
+        if not isinstance(x, jax.ShapeDtypeStruct)
+        else x,
+        tree,
+    )
 
 
 class Checkpointer:
-  """Step-numbered checkpoints of the whole training state under `workdir/checkpoints`."""
+    """Step-numbered checkpoints of the whole training state under `workdir/checkpoints`."""
 
-  def __init__(self, workdir: str, max_to_keep: int = 2):
-    self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
-    self._manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+    def __init__(self, workdir: str, max_to_keep: int = 2):
+        self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+        self._manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+        )
 
-  def latest_step(self) -> int | None:
-    return self._manager.latest_step()
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
 
-  def save(self, step: int, state) -> None:
-    self._manager.save(step, args=ocp.args.StandardSave(state))
-    self._manager.wait_until_finished()
+    def save(self, step: int, state) -> None:
+        self._manager.save(step, args=ocp.args.StandardSave(state))
+        self._manager.wait_until_finished()
 
-  def restore(self, step: int, template):
-    try:
-      return self._manager.restore(step, args=ocp.args.StandardRestore(abstract(template)))
-    except Exception as e:  # orbax raises many types for a damaged or mismatched checkpoint
-      raise _unreadable(f"{self.directory}/{step}", e) from e
+    def restore(self, step: int, template):
+        try:
+            return self._manager.restore(step, args=ocp.args.StandardRestore(abstract(template)))
+        except Exception as e:  # orbax raises many types for a damaged or mismatched checkpoint
+            raise _unreadable(f"{self.directory}/{step}", e) from e
 
 
 def save_tree(path: str, tree) -> None:
-  with ocp.StandardCheckpointer() as ckptr:
-    ckptr.save(os.path.abspath(path), tree)
+    with ocp.StandardCheckpointer() as ckptr:
+        ckptr.save(os.path.abspath(path), tree)
 
 
 def restore_tree(path: str, template):
-  try:
-    with ocp.StandardCheckpointer() as ckptr:
-      return ckptr.restore(os.path.abspath(path), abstract(template))
-  except Exception as e:
-    raise _unreadable(path, e) from e
+    try:
+        with ocp.StandardCheckpointer() as ckptr:
+            return ckptr.restore(os.path.abspath(path), abstract(template))
+    except Exception as e:
+        raise _unreadable(path, e) from e
 
 
 def _unreadable(path: str, e: Exception) -> CheckpointError:
-  first_line = (str(e).splitlines() or [""])[0][:200]
-  return CheckpointError(f"checkpoint {path} is unreadable ({type(e).__name__}: {first_line}); "
-                         "move it away to start over")
+    first_line = (str(e).splitlines() or [""])[0][:200]
+    return CheckpointError(
+        f"checkpoint {path} is unreadable ({type(e).__name__}: {first_line}); "
+        "move it away to start over"
+    )

@@ -6,103 +6,121 @@ from gps.errors import ConfigError
 
 
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
-  """Parses 'selector=gps,smoke' against typed defaults; a bare name sets a bool to True."""
-  result = ml_collections.ConfigDict(defaults)
-  for item in filter(None, (arg or "").split(",")):
-    name, _, value = item.partition("=")
-    if name not in defaults:
-      raise ConfigError(f"unknown config argument {name!r}; known: {', '.join(sorted(defaults))}")
-    default = defaults[name]
-    if isinstance(default, bool):
-      result[name] = value.lower() in ("", "1", "true", "yes")
-    else:
-      result[name] = type(default)(value)
-  return result
+    """Parses 'selector=gps,smoke' against typed defaults; a bare name sets a bool to True."""
+    result = ml_collections.ConfigDict(defaults)
+    for item in filter(None, (arg or "").split(",")):
+        name, _, value = item.partition("=")
+        if name not in defaults:
+            raise ConfigError(
+                f"unknown config argument {name!r}; known: {', '.join(sorted(defaults))}"
+            )
+        default = defaults[name]
+        if isinstance(default, bool):
+            result[name] = value.lower() in ("", "1", "true", "yes")
+        else:
+            result[name] = type(default)(value)
+    return result
 
 
 def base_config() -> ml_collections.ConfigDict:
-  """Defaults shared by every task; task config files override what differs."""
-  c = ml_collections.ConfigDict()
-  c.seed = 0  # the one seed: pools, base model, RL sampling and selection all derive from it
-  c.steps = 200  # RL steps
-  c.batch_size = 32  # prompts per RL step (B)
-  c.n_rollouts = 8  # rollouts per prompt (n)
+    """Defaults shared by every task; task config files override what differs."""
+    c = ml_collections.ConfigDict()
+    c.seed = 0  # the one seed: pools, base model, RL sampling and selection all derive from it
+    c.steps = 200  # RL steps
+    c.batch_size = 32  # prompts per RL step (B)
+    c.n_rollouts = 8  # rollouts per prompt (n)
 
-  c.task = ml_collections.ConfigDict()
-  c.task.name = "countdown"
-  c.task.options = ml_collections.ConfigDict()  # constructor kwargs of the task family
-  c.task.train_families = ()  # sub-families of the train pool; () = the task's default
-  c.task.train_size = 10_000  # prompts in the RL pool
-  c.task.eval_sets = ml_collections.ConfigDict()  # name -> {families, size}
+    c.task = ml_collections.ConfigDict()
+    c.task.name = "countdown"
+    c.task.options = ml_collections.ConfigDict()  # constructor kwargs of the task family
+    c.task.train_families = ()  # sub-families of the train pool; () = the task's default
+    c.task.train_size = 10_000  # prompts in the RL pool
+    c.task.eval_sets = ml_collections.ConfigDict()  # name -> {families, size}
 
-  c.model = ml_collections.ConfigDict()
-  c.model.d_model = 128
-  c.model.n_layers = 4
-  c.model.n_heads = 4
-  c.model.d_ff = 512
+    c.model = ml_collections.ConfigDict()
+    c.model.d_model = 128
+    c.model.n_layers = 4
+    c.model.n_heads = 4
+    c.model.d_ff = 512
 
-  c.base = ml_collections.ConfigDict()  # supervised warm-up producing the RL start point
-  c.base.steps = 600
-  c.base.batch_size = 256
-  c.base.lr = 1e-3
-  c.base.warmup_steps = 50
-  c.base.weight_decay = 0.01
-  c.base.correct_fraction = 0.5  # share of demonstrations that are correct (rest: plausible attempts)
-  c.base.data_size = 20_000  # distinct warm-up prompts (a split disjoint from the eval sets)
-  c.base.report_size = 512  # train-pool prompts used for the base's pass-rate histogram
-  c.base.cache_dir = "cache/base"  # shared by runs: one base per (task, model, base, seed)
+    c.base = ml_collections.ConfigDict()  # supervised warm-up producing the RL start point
+    c.base.steps = 600
+    c.base.batch_size = 256
+    c.base.lr = 1e-3
+    c.base.warmup_steps = 50
+    c.base.weight_decay = 0.01
+    c.base.correct_fraction = (
+        0.5  # share of demonstrations that are correct (rest: plausible attempts)
+    )
+    c.base.data_size = 20_000  # distinct warm-up prompts (a split disjoint from the eval sets)
+    c.base.report_size = 512  # train-pool prompts used for the base's pass-rate histogram
+    c.base.cache_dir = "cache/base"  # shared by runs: one base per (task, model, base, seed)
 
-  c.rl = ml_collections.ConfigDict()
-  c.rl.lr = 1e-4
-  c.rl.updates_per_batch = 1  # gradient steps on each rollout batch
-  c.rl.clip_eps = 0.2
-  c.rl.kl_coef = 0.0  # KL to the base model; 0 = off
-  c.rl.temperature = 1.0  # sampling temperature for training rollouts
-  c.rl.grad_clip = 1.0
-  c.rl.weight_decay = 0.0
+    c.rl = ml_collections.ConfigDict()
+    c.rl.lr = 1e-4
+    c.rl.updates_per_batch = 1  # gradient steps on each rollout batch
+    c.rl.clip_eps = 0.2
+    c.rl.kl_coef = 0.0  # KL to the base model; 0 = off
+    c.rl.temperature = 1.0  # sampling temperature for training rollouts
+    c.rl.grad_clip = 1.0
+    c.rl.weight_decay = 0.0
 
-  c.selector = ml_collections.ConfigDict()
-  c.selector.name = "uniform"
+    c.selector = ml_collections.ConfigDict()
+    c.selector.name = "uniform"
 
-  c.eval = ml_collections.ConfigDict()
-  c.eval.every = 25  # RL steps between evaluations (also at step 0 and at the end)
-  c.eval.k = 8  # samples per prompt for mean@k
-  c.eval.temperature = 1.0
+    c.eval = ml_collections.ConfigDict()
+    c.eval.every = 25  # RL steps between evaluations (also at step 0 and at the end)
+    c.eval.k = 8  # samples per prompt for mean@k
+    c.eval.temperature = 1.0
 
-  c.checkpoint_every = 25
-  return c
+    c.checkpoint_every = 25
+    return c
 
 
 def apply_smoke(c: ml_collections.ConfigDict) -> None:
-  """Shrinks a config so a whole run (base model included) takes seconds."""
-  c.steps = 3
-  c.batch_size = 4
-  c.n_rollouts = 4
-  c.task.train_size = 64
-  for eval_set in c.task.eval_sets.values():
-    eval_set.size = 8
-  c.model.update(d_model=32, n_layers=1, n_heads=2, d_ff=64)
-  c.base.update(steps=4, batch_size=16, warmup_steps=0, data_size=64, report_size=8)
-  c.eval.update(every=2, k=2)
-  c.checkpoint_every = 2
+    """Shrinks a config so a whole run (base model included) takes seconds."""
+    c.steps = 3
+    c.batch_size = 4
+    c.n_rollouts = 4
+    c.task.train_size = 64
+    for eval_set in c.task.eval_sets.values():
+        eval_set.size = 8
+    c.model.update(d_model=32, n_layers=1, n_heads=2, d_ff=64)
+    c.base.update(steps=4, batch_size=16, warmup_steps=0, data_size=64, report_size=8)
+    c.eval.update(every=2, k=2)
+    c.checkpoint_every = 2
 
 
 def eval_set(families: tuple[str, ...], size: int) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict({"families": families, "size": size})
+    return ml_collections.ConfigDict({"families": families, "size": size})
 
 
 def validate(c: ml_collections.ConfigDict, pool_size: int) -> None:
-  """Checks the values no type check can catch; raises ConfigError naming the problem."""
-  for name in ("steps", "batch_size", "n_rollouts", "task.train_size", "base.steps", "eval.k",
-               "eval.every", "checkpoint_every"):
-    value = c
-    for part in name.split("."):
-      value = value[part]
-    if value < 1:
-      raise ConfigError(f"config.{name} must be >= 1, got {value}")
-  if c.n_rollouts < 2:
-    raise ConfigError(f"config.n_rollouts must be >= 2 for group-normalised advantages, got {c.n_rollouts}")
-  if c.batch_size > pool_size:
-    raise ConfigError(f"config.batch_size={c.batch_size} is larger than the prompt pool ({pool_size})")
-  if not 0.0 <= c.base.correct_fraction <= 1.0:
-    raise ConfigError(f"config.base.correct_fraction must be in [0, 1], got {c.base.correct_fraction}")
+    """Checks the values no type check can catch; raises ConfigError naming the problem."""
+    for name in (
+        "steps",
+        "batch_size",
+        "n_rollouts",
+        "task.train_size",
+        "base.steps",
+        "eval.k",
+        "eval.every",
+        "checkpoint_every",
+    ):
+        value = c
+        for part in name.split("."):
+            value = value[part]
+        if value < 1:
+            raise ConfigError(f"config.{name} must be >= 1, got {value}")
+    if c.n_rollouts < 2:
+        raise ConfigError(
+            f"config.n_rollouts must be >= 2 for group-normalised advantages, got {c.n_rollouts}"
+        )
+    if c.batch_size > pool_size:
+        raise ConfigError(
+            f"config.batch_size={c.batch_size} is larger than the prompt pool ({pool_size})"
+        )
+    if not 0.0 <= c.base.correct_fraction <= 1.0:
+        raise ConfigError(
+            f"config.base.correct_fraction must be in [0, 1], got {c.base.correct_fraction}"
+        )

@@ -2,12 +2,12 @@
 
 
 class GPSError(Exception):
-  """A problem with the user's input (config, workdir, checkpoint), not a bug."""
+    """A problem with the user's input (config, workdir, checkpoint), not a bug."""
 
 
 class ConfigError(GPSError):
-  pass
+    pass
 
 
 class CheckpointError(GPSError):
-  pass
+    pass

@@ -17,53 +17,83 @@ from gps.model import ModelConfig, token_logprobs
 
 
 class RolloutBatch(NamedTuple):
-  tokens: jax.Array  # [N, L] int32, N = prompts x rollouts
-  old_logprobs: jax.Array  # [N, L] log-probs at sampling time
-  mask: jax.Array  # [N, L] 1.0 on completion tokens
-  advantages: jax.Array  # [N]
+    tokens: jax.Array  # [N, L] int32, N = prompts x rollouts
+    old_logprobs: jax.Array  # [N, L] log-probs at sampling time
+    mask: jax.Array  # [N, L] 1.0 on completion tokens
+    advantages: jax.Array  # [N]
 
 
 def group_advantages(rewards_PxG, eps: float = 1e-6):
-  """Group-normalised advantages; a group with equal rewards gets all zeros."""
-  mean = rewards_PxG.mean(axis=1, keepdims=True)
-  std = rewards_PxG.std(axis=1, keepdims=True)
-  return (rewards_PxG - mean) / (std + eps)
+    """Group-normalised advantages; a group with equal rewards gets all zeros."""
+    mean = rewards_PxG.mean(axis=1, keepdims=True)
+    std = rewards_PxG.std(axis=1, keepdims=True)
+    return (rewards_PxG - mean) / (std + eps)
 
 
-def grpo_loss(params, batch: RolloutBatch, ref_params, *, cfg: ModelConfig, clip_eps: float,
-              kl_coef: float, temperature: float):
-  logp_NxL = token_logprobs(params, cfg, batch.tokens, temperature)
-  ratio = jnp.exp(logp_NxL - batch.old_logprobs)
-  adv_Nx1 = batch.advantages[:, None]
-  objective = jnp.minimum(ratio * adv_Nx1, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv_Nx1)
-  n_tokens = jnp.maximum(batch.mask.sum(), 1.0)
-  token_mean = lambda x: (x * batch.mask).sum() / n_tokens
-  loss = -token_mean(objective)
-  metrics = {"clip_frac": token_mean((jnp.abs(ratio - 1) > clip_eps).astype(jnp.float32)),
-             "neg_logp": -token_mean(logp_NxL)}
-  if kl_coef > 0:
-    log_r = token_logprobs(ref_params, cfg, batch.tokens, temperature) - logp_NxL
-    kl = token_mean(jnp.exp(log_r) - log_r - 1)
-    loss = loss + kl_coef * kl
-    metrics["kl"] = kl
-  return loss, metrics
+def grpo_loss(
+    params,
+    batch: RolloutBatch,
+    ref_params,
+    *,
+    cfg: ModelConfig,
+    clip_eps: float,
+    kl_coef: float,
+    temperature: float,
+):
+    logp_NxL = token_logprobs(params, cfg, batch.tokens, temperature)
+    ratio = jnp.exp(logp_NxL - batch.old_logprobs)
+    adv_Nx1 = batch.advantages[:, None]
+    objective = jnp.minimum(ratio * adv_Nx1, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv_Nx1)
+    n_tokens = jnp.maximum(batch.mask.sum(), 1.0)
+    token_mean = lambda x: (x * batch.mask).sum() / n_tokens
+    loss = -token_mean(objective)
+    metrics = {
+        "clip_frac": token_mean((jnp.abs(ratio - 1) > clip_eps).astype(jnp.float32)),
+        "neg_logp": -token_mean(logp_NxL),
+    }
+    if kl_coef > 0:
+        log_r = token_logprobs(ref_params, cfg, batch.tokens, temperature) - logp_NxL
+        kl = token_mean(jnp.exp(log_r) - log_r - 1)
+        loss = loss + kl_coef * kl
+        metrics["kl"] = kl
+    return loss, metrics
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "optimizer", "updates", "clip_eps", "kl_coef"),
-                   donate_argnames=("params", "opt_state"))
-def update(params, opt_state, batch: RolloutBatch, ref_params, *, cfg: ModelConfig,
-           optimizer: optax.GradientTransformation, updates: int, clip_eps: float,
-           kl_coef: float, temperature: float):
-  """`updates` gradient steps on one rollout batch; returns (params, opt_state, metrics)."""
-  grad_fn = jax.value_and_grad(grpo_loss, has_aux=True)
+@functools.partial(
+    jax.jit,
+    static_argnames=("cfg", "optimizer", "updates", "clip_eps", "kl_coef"),
+    donate_argnames=("params", "opt_state"),
+)
+def update(
+    params,
+    opt_state,
+    batch: RolloutBatch,
+    ref_params,
+    *,
+    cfg: ModelConfig,
+    optimizer: optax.GradientTransformation,
+    updates: int,
+    clip_eps: float,
+    kl_coef: float,
+    temperature: float,
+):
+    """`updates` gradient steps on one rollout batch; returns (params, opt_state, metrics)."""
+    grad_fn = jax.value_and_grad(grpo_loss, has_aux=True)
 
-  def one_step(carry, _):
-    params, opt_state = carry
-    (loss, metrics), grads = grad_fn(params, batch, ref_params, cfg=cfg, clip_eps=clip_eps,
-                                     kl_coef=kl_coef, temperature=temperature)
-    deltas, opt_state = optimizer.update(grads, opt_state, params)
-    metrics = dict(metrics, loss=loss, grad_norm=optax.tree.norm(grads))
-    return (optax.apply_updates(params, deltas), opt_state), metrics
+    def one_step(carry, _):
+        params, opt_state = carry
+        (loss, metrics), grads = grad_fn(
+            params,
+            batch,
+            ref_params,
+            cfg=cfg,
+            clip_eps=clip_eps,
+            kl_coef=kl_coef,
+            temperature=temperature,
+        )
+        deltas, opt_state = optimizer.update(grads, opt_state, params)
+        metrics = dict(metrics, loss=loss, grad_norm=optax.tree.norm(grads))
+        return (optax.apply_updates(params, deltas), opt_state), metrics
 
-  (params, opt_state), metrics = jax.lax.scan(one_step, (params, opt_state), None, length=updates)
-  return params, opt_state, jax.tree.map(lambda m: m.mean(), metrics)
+    (params, opt_state), metrics = jax.lax.scan(one_step, (params, opt_state), None, length=updates)
+    return params, opt_state, jax.tree.map(lambda m: m.mean(), metrics)

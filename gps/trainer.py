@@ -32,176 +32,252 @@ STREAMS = ("base", "rollout", "select", "eval")  # independent PRNG streams spli
 
 @dataclasses.dataclass
 class Setup:
-  """Everything derived from the config before training: data, model, engine, keys."""
-  config: object
-  task: object
-  pool: list[Problem]
-  eval_sets: dict[str, list[Problem]]
-  warmup_problems: list[Problem]
-  tokenizer: CharTokenizer
-  model_cfg: ModelConfig
-  engine: RolloutEngine
-  keys: dict
+    """Everything derived from the config before training: data, model, engine, keys."""
+
+    config: object
+    task: object
+    pool: list[Problem]
+    eval_sets: dict[str, list[Problem]]
+    warmup_problems: list[Problem]
+    tokenizer: CharTokenizer
+    model_cfg: ModelConfig
+    engine: RolloutEngine
+    keys: dict
 
 
 def build(config) -> Setup:
-  """Builds data and model from a config; bad names and sizes raise ConfigError."""
-  try:
-    task = get_task(config.task.name, **config.task.options)
-    families = tuple(config.task.train_families) or None
-    pool = task.make_split(config.seed, "train", config.task.train_size, families)
-    eval_sets = {name: task.make_split(config.seed, f"eval-{name}", spec.size, tuple(spec.families))
-                 for name, spec in config.task.eval_sets.items()}
-    warmup_problems = task.make_split(config.seed, "warmup", config.base.data_size, families)
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
-  config_lib.validate(config, len(pool))
-  check_selector_name(config.selector.name)
-  tokenizer = CharTokenizer()
-  prompt_len = task.max_prompt_len + 1  # + BOS
-  max_new = task.max_completion_len + 1  # + EOS
-  model_cfg = ModelConfig(vocab_size=tokenizer.vocab_size, max_len=prompt_len + max_new,
-                          **config.model.to_dict())
-  engine = RolloutEngine(task, tokenizer, model_cfg, prompt_len, max_new,
-                         chunk=config.batch_size * config.n_rollouts)
-  root = jax.random.key(config.seed)
-  keys = dict(zip(STREAMS, jax.random.split(root, len(STREAMS))))
-  return Setup(config, task, pool, eval_sets, warmup_problems, tokenizer, model_cfg, engine, keys)
+    """Builds data and model from a config; bad names and sizes raise ConfigError."""
+    try:
+        task = get_task(config.task.name, **config.task.options)
+        families = tuple(config.task.train_families) or None
+        pool = task.make_split(config.seed, "train", config.task.train_size, families)
+        eval_sets = {
+            name: task.make_split(config.seed, f"eval-{name}", spec.size, tuple(spec.families))
+            for name, spec in config.task.eval_sets.items()
+        }
+        warmup_problems = task.make_split(config.seed, "warmup", config.base.data_size, families)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    config_lib.validate(config, len(pool))
+    check_selector_name(config.selector.name)
+    tokenizer = CharTokenizer()
+    prompt_len = task.max_prompt_len + 1  # + BOS
+    max_new = task.max_completion_len + 1  # + EOS
+    model_cfg = ModelConfig(
+        vocab_size=tokenizer.vocab_size, max_len=prompt_len + max_new, **config.model.to_dict()
+    )
+    engine = RolloutEngine(
+        task, tokenizer, model_cfg, prompt_len, max_new, chunk=config.batch_size * config.n_rollouts
+    )
+    root = jax.random.key(config.seed)
+    keys = dict(zip(STREAMS, jax.random.split(root, len(STREAMS))))
+    return Setup(config, task, pool, eval_sets, warmup_problems, tokenizer, model_cfg, engine, keys)
 
 
 def base_model(setup: Setup, log=print):
-  """Loads or trains the cached base; reports its pass rates on the train pool when trained."""
-  cfg = setup.config
+    """Loads or trains the cached base; reports its pass rates on the train pool when trained."""
+    cfg = setup.config
 
-  def report(params):
-    problems = setup.pool[:cfg.base.report_size]
-    rollouts = setup.engine.generate(params, problems, cfg.n_rollouts,
-                                     jax.random.fold_in(setup.keys["base"], 1),
-                                     temperature=cfg.rl.temperature)
-    return pass_rate_report(rollouts.successes, cfg.n_rollouts)
+    def report(params):
+        problems = setup.pool[: cfg.base.report_size]
+        rollouts = setup.engine.generate(
+            params,
+            problems,
+            cfg.n_rollouts,
+            jax.random.fold_in(setup.keys["base"], 1),
+            temperature=cfg.rl.temperature,
+        )
+        return pass_rate_report(rollouts.successes, cfg.n_rollouts)
 
-  return warmup.load_or_train(cfg, setup.task, setup.tokenizer, setup.model_cfg, setup.warmup_problems,
-                              setup.engine.prompt_len + setup.engine.max_new, setup.keys["base"],
-                              report_fn=report, log=log)
+    return warmup.load_or_train(
+        cfg,
+        setup.task,
+        setup.tokenizer,
+        setup.model_cfg,
+        setup.warmup_problems,
+        setup.engine.prompt_len + setup.engine.max_new,
+        setup.keys["base"],
+        report_fn=report,
+        log=log,
+    )
 
 
 def _rollout_batch(rollouts: Rollouts) -> grpo.RolloutBatch:
-  advantages = grpo.group_advantages(rollouts.rewards_PxN).reshape(-1)
-  s = rollouts.samples
-  return grpo.RolloutBatch(s.tokens, s.logprobs, s.mask, advantages.astype(np.float32))
+    advantages = grpo.group_advantages(rollouts.rewards_PxN).reshape(-1)
+    s = rollouts.samples
+    return grpo.RolloutBatch(s.tokens, s.logprobs, s.mask, advantages.astype(np.float32))
 
 
 def _write_config(config, workdir: str) -> None:
-  path = os.path.join(workdir, "config.json")
-  text = config.to_json(indent=1, sort_keys=True)
-  if os.path.exists(path):
-    with open(path) as f:
-      if json.load(f) != json.loads(text):
-        raise ConfigError(f"{workdir} holds a run with a different config ({path}); "
-                          "use another workdir")
-    return
-  with open(path, "w") as f:
-    f.write(text)
+    path = os.path.join(workdir, "config.json")
+    text = config.to_json(indent=1, sort_keys=True)
+    if os.path.exists(path):
+        with open(path) as f:
+            if json.load(f) != json.loads(text):
+                raise ConfigError(
+                    f"{workdir} holds a run with a different config ({path}); use another workdir"
+                )
+        return
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def train(config, workdir: str, log=print) -> dict:
-  """Runs (or resumes) one RL run in `workdir`; returns the summary."""
-  setup = build(config)
-  os.makedirs(workdir, exist_ok=True)
-  _write_config(config, workdir)
-  base_params, base_path = base_model(setup, log)
-  selector = make_selector(config.selector, Pool(tuple(p.text for p in setup.pool)))
-  optimizer = make_optimizer(config.rl.lr, weight_decay=config.rl.weight_decay,
-                             grad_clip=config.rl.grad_clip)
-  # A fresh copy on the device: `update` donates params (the base stays the KL reference) and
-  # jit sees the same committed layout at step 1 as later (else it compiles twice).
-  policy = jax.device_put(jax.tree.map(jnp.copy, base_params), jax.devices()[0])
-  state = {"params": policy, "opt_state": jax.device_put(optimizer.init(policy), jax.devices()[0]),
-           "selector": selector.init(setup.keys["select"]),
-           "key": jax.random.key_data(setup.keys["rollout"]),
-           "step": np.asarray(0), "rollouts": np.asarray(0), "wall_s": np.asarray(0.0)}
-  metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
-  eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
-  ckpt = Checkpointer(workdir)
-  latest = ckpt.latest_step()
-  if latest is not None:
-    state = ckpt.restore(latest, state)
-    log(f"resumed from step {latest}")
-  metrics_log.rewind(latest or 0)  # drop what was logged after the checkpoint (or any)
-  eval_log.rewind((latest or 0) - 1)
-  step, rollouts_total = int(state["step"]), int(state["rollouts"])
-  params, opt_state, sel_state = state["params"], state["opt_state"], state["selector"]
-  rollout_key = jax.random.wrap_key_data(state["key"])
-  log(f"policy: {count_params(params):,} parameters; pool {len(setup.pool)}; "
-      f"selector {config.selector.name}")
+    """Runs (or resumes) one RL run in `workdir`; returns the summary."""
+    setup = build(config)
+    os.makedirs(workdir, exist_ok=True)
+    _write_config(config, workdir)
+    base_params, base_path = base_model(setup, log)
+    selector = make_selector(config.selector, Pool(tuple(p.text for p in setup.pool)))
+    optimizer = make_optimizer(
+        config.rl.lr, weight_decay=config.rl.weight_decay, grad_clip=config.rl.grad_clip
+    )
+    # A fresh copy on the device: `update` donates params (the base stays the KL reference) and
+    # jit sees the same committed layout at step 1 as later (else it compiles twice).
+    policy = jax.device_put(jax.tree.map(jnp.copy, base_params), jax.devices()[0])
+    state = {
+        "params": policy,
+        "opt_state": jax.device_put(optimizer.init(policy), jax.devices()[0]),
+        "selector": selector.init(setup.keys["select"]),
+        "key": jax.random.key_data(setup.keys["rollout"]),
+        "step": np.asarray(0),
+        "rollouts": np.asarray(0),
+        "wall_s": np.asarray(0.0),
+    }
+    metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
+    eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
+    ckpt = Checkpointer(workdir)
+    latest = ckpt.latest_step()
+    if latest is not None:
+        state = ckpt.restore(latest, state)
+        log(f"resumed from step {latest}")
+    metrics_log.rewind(latest or 0)  # drop what was logged after the checkpoint (or any)
+    eval_log.rewind((latest or 0) - 1)
+    step, rollouts_total = int(state["step"]), int(state["rollouts"])
+    params, opt_state, sel_state = state["params"], state["opt_state"], state["selector"]
+    rollout_key = jax.random.wrap_key_data(state["key"])
+    log(
+        f"policy: {count_params(params):,} parameters; pool {len(setup.pool)}; "
+        f"selector {config.selector.name}"
+    )
 
-  def rollout_fn(indices, key):
-    return setup.engine.generate(params, [setup.pool[i] for i in indices], config.n_rollouts, key,
-                                 temperature=config.rl.temperature)
+    def rollout_fn(indices, key):
+        return setup.engine.generate(
+            params,
+            [setup.pool[i] for i in indices],
+            config.n_rollouts,
+            key,
+            temperature=config.rl.temperature,
+        )
 
-  def run_eval(step):
-    start = time.time()
-    results = evaluate(setup.engine, params, setup.eval_sets, k=config.eval.k,
-                       temperature=config.eval.temperature,
-                       key=jax.random.fold_in(setup.keys["eval"], step))
-    record = {"step": step, "rollouts": rollouts_total, "wall_s": wall_s, **results,
-              "eval_s": time.time() - start}
-    eval_log.append(record)
-    log("eval " + " ".join(f"{k}={v:.3f}" for k, v in record.items() if "/" in k))
-    return record
+    def run_eval(step):
+        start = time.time()
+        results = evaluate(
+            setup.engine,
+            params,
+            setup.eval_sets,
+            k=config.eval.k,
+            temperature=config.eval.temperature,
+            key=jax.random.fold_in(setup.keys["eval"], step),
+        )
+        record = {
+            "step": step,
+            "rollouts": rollouts_total,
+            "wall_s": wall_s,
+            **results,
+            "eval_s": time.time() - start,
+        }
+        eval_log.append(record)
+        log("eval " + " ".join(f"{k}={v:.3f}" for k, v in record.items() if "/" in k))
+        return record
 
-  wall_s = float(state["wall_s"])
-  while step < config.steps:
-    if step % config.eval.every == 0:
-      run_eval(step)
-    start = time.time()
-    # Selection (may generate rollouts itself, e.g. dynamic sampling).
-    selection = selector.select(sel_state, jax.random.fold_in(setup.keys["select"], step),
-                                config.batch_size, rollout_fn)
-    selector_s = time.time() - start
-    # Rollouts and verification.
-    rollouts = selection.rollouts
-    if rollouts is None:
-      rollouts = rollout_fn(selection.indices, jax.random.fold_in(rollout_key, step))
-    sampled_at = time.time()
-    # GRPO update.
-    params, opt_state, update_metrics = grpo.update(
-        params, opt_state, _rollout_batch(rollouts), base_params if config.rl.kl_coef > 0 else None,
-        cfg=setup.model_cfg, optimizer=optimizer, updates=config.rl.updates_per_batch,
-        clip_eps=config.rl.clip_eps, kl_coef=config.rl.kl_coef, temperature=config.rl.temperature)
-    update_metrics = {k: float(v) for k, v in update_metrics.items()}
-    if not np.isfinite(update_metrics["loss"]):
-      raise FloatingPointError(f"non-finite GRPO loss at step {step + 1}")
-    updated_at = time.time()
-    # Selector update with what was observed.
-    successes = rollouts.successes
-    sel_state = selector.update(sel_state, selection.indices, successes,
-                                np.full_like(successes, config.n_rollouts))
-    step += 1
-    rollouts_total += rollouts.rewards_PxN.size + selection.extra_rollouts
-    step_s = time.time() - start
-    wall_s += step_s
-    informative = (successes > 0) & (successes < config.n_rollouts)
-    record = {"step": step, "rollouts": rollouts_total, "effective_ratio": float(informative.mean()),
-              "train_success": float(rollouts.rewards_PxN.mean()),
-              "completion_len": float(rollouts.samples.mask.sum(1).mean()),
-              "selector_s": selector_s, "sample_s": rollouts.sample_s, "verify_s": rollouts.verify_s,
-              "update_s": updated_at - sampled_at, "step_s": step_s, "wall_s": wall_s,
-              **update_metrics}
-    metrics_log.append(record)
-    if step % 10 == 0 or step == config.steps:
-      log(f"step {step}/{config.steps} rollouts {rollouts_total} eff {record['effective_ratio']:.2f} "
-          f"success {record['train_success']:.3f} {step_s:.2f}s/step")
-    if step % config.checkpoint_every == 0 or step == config.steps:
-      ckpt.save(step, {"params": params, "opt_state": opt_state, "selector": sel_state,
-                       "key": jax.random.key_data(rollout_key), "step": np.asarray(step),
-                       "rollouts": np.asarray(rollouts_total), "wall_s": np.asarray(wall_s)})
+    wall_s = float(state["wall_s"])
+    while step < config.steps:
+        if step % config.eval.every == 0:
+            run_eval(step)
+        start = time.time()
+        # Selection (may generate rollouts itself, e.g. dynamic sampling).
+        selection = selector.select(
+            sel_state, jax.random.fold_in(setup.keys["select"], step), config.batch_size, rollout_fn
+        )
+        selector_s = time.time() - start
+        # Rollouts and verification.
+        rollouts = selection.rollouts
+        if rollouts is None:
+            rollouts = rollout_fn(selection.indices, jax.random.fold_in(rollout_key, step))
+        sampled_at = time.time()
+        # GRPO update.
+        params, opt_state, update_metrics = grpo.update(
+            params,
+            opt_state,
+            _rollout_batch(rollouts),
+            base_params if config.rl.kl_coef > 0 else None,
+            cfg=setup.model_cfg,
+            optimizer=optimizer,
+            updates=config.rl.updates_per_batch,
+            clip_eps=config.rl.clip_eps,
+            kl_coef=config.rl.kl_coef,
+            temperature=config.rl.temperature,
+        )
+        update_metrics = {k: float(v) for k, v in update_metrics.items()}
+        if not np.isfinite(update_metrics["loss"]):
+            raise FloatingPointError(f"non-finite GRPO loss at step {step + 1}")
+        updated_at = time.time()
+        # Selector update with what was observed.
+        successes = rollouts.successes
+        sel_state = selector.update(
+            sel_state, selection.indices, successes, np.full_like(successes, config.n_rollouts)
+        )
+        step += 1
+        rollouts_total += rollouts.rewards_PxN.size + selection.extra_rollouts
+        step_s = time.time() - start
+        wall_s += step_s
+        informative = (successes > 0) & (successes < config.n_rollouts)
+        record = {
+            "step": step,
+            "rollouts": rollouts_total,
+            "effective_ratio": float(informative.mean()),
+            "train_success": float(rollouts.rewards_PxN.mean()),
+            "completion_len": float(rollouts.samples.mask.sum(1).mean()),
+            "selector_s": selector_s,
+            "sample_s": rollouts.sample_s,
+            "verify_s": rollouts.verify_s,
+            "update_s": updated_at - sampled_at,
+            "step_s": step_s,
+            "wall_s": wall_s,
+            **update_metrics,
+        }
+        metrics_log.append(record)
+        if step % 10 == 0 or step == config.steps:
+            log(
+                f"step {step}/{config.steps} rollouts {rollouts_total} eff {record['effective_ratio']:.2f} "
+                f"success {record['train_success']:.3f} {step_s:.2f}s/step"
+            )
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            ckpt.save(
+                step,
+                {
+                    "params": params,
+                    "opt_state": opt_state,
+                    "selector": sel_state,
+                    "key": jax.random.key_data(rollout_key),
+                    "step": np.asarray(step),
+                    "rollouts": np.asarray(rollouts_total),
+                    "wall_s": np.asarray(wall_s),
+                },
+            )
 
-  final = eval_log.read()
-  if not final or final[-1]["step"] != step:
-    final.append(run_eval(step))
-  summary = {"steps": step, "rollouts": rollouts_total, "wall_s": wall_s, "base_model": base_path,
-             "initial_eval": final[0], "final_eval": final[-1]}
-  with open(os.path.join(workdir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=1)
-  return summary
+    final = eval_log.read()
+    if not final or final[-1]["step"] != step:
+        final.append(run_eval(step))
+    summary = {
+        "steps": step,
+        "rollouts": rollouts_total,
+        "wall_s": wall_s,
+        "base_model": base_path,
+        "initial_eval": final[0],
+        "final_eval": final[-1],
+    }
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    return summary

@@ -27,85 +27,120 @@ from gps.tasks import ALPHABET, Problem, Task
 from gps.tokenizer import CharTokenizer
 
 
-def demonstrations(task: Task, problems: list[Problem], rng: np.random.Generator,
-                   correct_fraction: float) -> list[str]:
-  correct = rng.random(len(problems)) < correct_fraction
-  return [task.solve(p, rng) if ok else task.attempt(p, rng) for p, ok in zip(problems, correct)]
+def demonstrations(
+    task: Task, problems: list[Problem], rng: np.random.Generator, correct_fraction: float
+) -> list[str]:
+    correct = rng.random(len(problems)) < correct_fraction
+    return [task.solve(p, rng) if ok else task.attempt(p, rng) for p, ok in zip(problems, correct)]
 
 
 def sft_loss(params, cfg: ModelConfig, tokens_BxL, mask_BxL):
-  """Mean next-token cross-entropy over completion tokens."""
-  logits, _ = Transformer(cfg).apply({"params": params}, tokens_BxL[:, :-1])
-  nll = optax.softmax_cross_entropy_with_integer_labels(logits, tokens_BxL[:, 1:])
-  mask = mask_BxL[:, 1:]
-  return (nll * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+    """Mean next-token cross-entropy over completion tokens."""
+    logits, _ = Transformer(cfg).apply({"params": params}, tokens_BxL[:, :-1])
+    nll = optax.softmax_cross_entropy_with_integer_labels(logits, tokens_BxL[:, 1:])
+    mask = mask_BxL[:, 1:]
+    return (nll * mask).sum() / jnp.maximum(mask.sum(), 1.0)
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "optimizer"), donate_argnames=("params", "opt_state"))
-def sft_step(params, opt_state, tokens_BxL, mask_BxL, *, cfg: ModelConfig,
-             optimizer: optax.GradientTransformation):
-  loss, grads = jax.value_and_grad(sft_loss)(params, cfg, tokens_BxL, mask_BxL)
-  deltas, opt_state = optimizer.update(grads, opt_state, params)
-  return optax.apply_updates(params, deltas), opt_state, loss
+@functools.partial(
+    jax.jit, static_argnames=("cfg", "optimizer"), donate_argnames=("params", "opt_state")
+)
+def sft_step(
+    params,
+    opt_state,
+    tokens_BxL,
+    mask_BxL,
+    *,
+    cfg: ModelConfig,
+    optimizer: optax.GradientTransformation,
+):
+    loss, grads = jax.value_and_grad(sft_loss)(params, cfg, tokens_BxL, mask_BxL)
+    deltas, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, deltas), opt_state, loss
 
 
-def train_base(base_cfg, task: Task, tokenizer: CharTokenizer, model_cfg: ModelConfig,
-               problems: list[Problem], seq_len: int, key, seed: int, log=print):
-  """Runs the warm-up from scratch; returns (params, losses)."""
-  rng = np.random.default_rng(seed)
-  params = init_params(model_cfg, key)
-  optimizer = make_optimizer(base_cfg.lr, weight_decay=base_cfg.weight_decay,
-                             warmup_steps=base_cfg.warmup_steps)
-  opt_state = optimizer.init(params)
-  losses, start = [], time.time()
-  for step in range(base_cfg.steps):
-    batch = [problems[i] for i in rng.integers(0, len(problems), base_cfg.batch_size)]
-    texts = demonstrations(task, batch, rng, base_cfg.correct_fraction)
-    tokens, mask = tokenizer.encode_demos([p.prompt for p in batch], texts, seq_len)
-    params, opt_state, loss = sft_step(params, opt_state, tokens, mask, cfg=model_cfg,
-                                       optimizer=optimizer)
-    if (step + 1) % max(1, base_cfg.steps // 10) == 0:
-      losses.append(float(loss))
-      log(f"warm-up step {step + 1}/{base_cfg.steps} loss {float(loss):.3f} ({time.time() - start:.0f}s)")
-  return params, losses
+def train_base(
+    base_cfg,
+    task: Task,
+    tokenizer: CharTokenizer,
+    model_cfg: ModelConfig,
+    problems: list[Problem],
+    seq_len: int,
+    key,
+    seed: int,
+    log=print,
+):
+    """Runs the warm-up from scratch; returns (params, losses)."""
+    rng = np.random.default_rng(seed)
+    params = init_params(model_cfg, key)
+    optimizer = make_optimizer(
+        base_cfg.lr, weight_decay=base_cfg.weight_decay, warmup_steps=base_cfg.warmup_steps
+    )
+    opt_state = optimizer.init(params)
+    losses, start = [], time.time()
+    for step in range(base_cfg.steps):
+        batch = [problems[i] for i in rng.integers(0, len(problems), base_cfg.batch_size)]
+        texts = demonstrations(task, batch, rng, base_cfg.correct_fraction)
+        tokens, mask = tokenizer.encode_demos([p.prompt for p in batch], texts, seq_len)
+        params, opt_state, loss = sft_step(
+            params, opt_state, tokens, mask, cfg=model_cfg, optimizer=optimizer
+        )
+        if (step + 1) % max(1, base_cfg.steps // 10) == 0:
+            losses.append(float(loss))
+            log(
+                f"warm-up step {step + 1}/{base_cfg.steps} loss {float(loss):.3f} ({time.time() - start:.0f}s)"
+            )
+    return params, losses
 
 
 def cache_dir(config, model_cfg: ModelConfig) -> tuple[str, dict]:
-  """Where the base for this config lives: keyed by everything that determines it."""
-  keyed = {"seed": config.seed, "task": config.task.to_dict(), "model": dataclasses.asdict(model_cfg),
-           "alphabet": ALPHABET,
-           "base": {k: v for k, v in config.base.to_dict().items() if k != "cache_dir"}}
-  digest = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
-  return os.path.join(os.path.expanduser(config.base.cache_dir),
-                      f"{config.task.name}-seed{config.seed}-{digest}"), keyed
+    """Where the base for this config lives: keyed by everything that determines it."""
+    keyed = {
+        "seed": config.seed,
+        "task": config.task.to_dict(),
+        "model": dataclasses.asdict(model_cfg),
+        "alphabet": ALPHABET,
+        "base": {k: v for k, v in config.base.to_dict().items() if k != "cache_dir"},
+    }
+    digest = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(
+        os.path.expanduser(config.base.cache_dir), f"{config.task.name}-seed{config.seed}-{digest}"
+    ), keyed
 
 
 def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, report_fn, log=print):
-  """Returns (base params, cache path), training and caching them on first use.
+    """Returns (base params, cache path), training and caching them on first use.
 
-  The cache entry is written to a temporary folder and renamed into place, so an
-  interrupted warm-up never leaves a half-written base behind.
-  """
-  path, keyed = cache_dir(config, model_cfg)
-  template = jax.eval_shape(lambda: init_params(model_cfg, key))
-  if os.path.exists(os.path.join(path, "base.json")):
-    log(f"base model: cached at {path}")
-    return checkpoint.restore_tree(os.path.join(path, "params"), template), path
-  log(f"base model: training {config.base.steps} steps, to be cached at {path}")
-  start = time.time()
-  params, losses = train_base(config.base, task, tokenizer, model_cfg, problems, seq_len, key,
-                              seed=config.seed, log=log)
-  train_s = time.time() - start
-  report = report_fn(params)
-  log(f"base model pass rates (n={report['n']}): histogram {report['histogram']} "
-      f"mean {report['mean']:.3f} pass {report['pass']:.3f}")
-  tmp = f"{path}.tmp{os.getpid()}"
-  shutil.rmtree(tmp, ignore_errors=True)
-  os.makedirs(tmp)
-  checkpoint.save_tree(os.path.join(tmp, "params"), params)
-  with open(os.path.join(tmp, "base.json"), "w") as f:
-    json.dump({"config": keyed, "losses": losses, "train_s": train_s, "pass_rates": report}, f, indent=1)
-  if not os.path.exists(path):  # another process may have cached the same base meanwhile
-    os.replace(tmp, path)
-  shutil.rmtree(tmp, ignore_errors=True)
-  return params, path
+    The cache entry is written to a temporary folder and renamed into place, so an
+    interrupted warm-up never leaves a half-written base behind.
+    """
+    path, keyed = cache_dir(config, model_cfg)
+    template = jax.eval_shape(lambda: init_params(model_cfg, key))
+    if os.path.exists(os.path.join(path, "base.json")):
+        log(f"base model: cached at {path}")
+        return checkpoint.restore_tree(os.path.join(path, "params"), template), path
+    log(f"base model: training {config.base.steps} steps, to be cached at {path}")
+    start = time.time()
+    params, losses = train_base(
+        config.base, task, tokenizer, model_cfg, problems, seq_len, key, seed=config.seed, log=log
+    )
+    train_s = time.time() - start
+    report = report_fn(params)
+    log(
+        f"base model pass rates (n={report['n']}): histogram {report['histogram']} "
+        f"mean {report['mean']:.3f} pass {report['pass']:.3f}"
+    )
+    tmp = f"{path}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    checkpoint.save_tree(os.path.join(tmp, "params"), params)
+    with open(os.path.join(tmp, "base.json"), "w") as f:
+        json.dump(
+            {"config": keyed, "losses": losses, "train_s": train_s, "pass_rates": report},
+            f,
+            indent=1,
+        )
+    if not os.path.exists(path):  # another process may have cached the same base meanwhile
+        os.replace(tmp, path)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return params, path

@@ -13,41 +13,41 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
-  sys.path.insert(0, ROOT)
+    sys.path.insert(0, ROOT)
 
 CONFIG_FILES = sorted(glob.glob(os.path.join(ROOT, "configs", "*.py")))
 
 
 def load_config(path: str, arg: str | None = None):
-  """`get_config(arg)` of a config file (configs/ is not a package)."""
-  name = "_config_" + os.path.splitext(os.path.basename(path))[0]
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+    """`get_config(arg)` of a config file (configs/ is not a package)."""
+    name = "_config_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
 
 
 @pytest.fixture
 def smoke_config(tmp_path):
-  """configs/countdown.py:smoke with its base cached under this test's tmp_path."""
-  config = load_config(os.path.join(ROOT, "configs", "countdown.py"), "smoke")
-  config.base.cache_dir = str(tmp_path / "base_cache")
-  return config
+    """configs/countdown.py:smoke with its base cached under this test's tmp_path."""
+    config = load_config(os.path.join(ROOT, "configs", "countdown.py"), "smoke")
+    config.base.cache_dir = str(tmp_path / "base_cache")
+    return config
 
 
 @pytest.fixture(scope="session")
 def shared_base_cache(tmp_path_factory):
-  """A base cache folder shared by the whole session: each smoke base is trained at most once.
+    """A base cache folder shared by the whole session: each smoke base is trained at most once.
 
-  The base is keyed by (seed, task, model, base) in gps.warmup.cache_dir, so runs that only
-  change RL-side settings (steps, selector, checkpointing) reuse the same entry.
-  """
-  return str(tmp_path_factory.mktemp("shared_base"))
+    The base is keyed by (seed, task, model, base) in gps.warmup.cache_dir, so runs that only
+    change RL-side settings (steps, selector, checkpointing) reuse the same entry.
+    """
+    return str(tmp_path_factory.mktemp("shared_base"))
 
 
 @pytest.fixture
 def cached_smoke_config(shared_base_cache):
-  """configs/countdown.py:smoke using the session-wide base cache."""
-  config = load_config(os.path.join(ROOT, "configs", "countdown.py"), "smoke")
-  config.base.cache_dir = shared_base_cache
-  return config
+    """configs/countdown.py:smoke using the session-wide base cache."""
+    config = load_config(os.path.join(ROOT, "configs", "countdown.py"), "smoke")
+    config.base.cache_dir = shared_base_cache
+    return config

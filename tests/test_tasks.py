@@ -60,7 +60,9 @@ def test_countdown_verify(completion, expected):
 
 
 def test_countdown_verify_exact_fractions_and_multisets():
-    assert CD.verify(cd_problem((3, 7, 25), 29), "25-(3-7)") == 1.0  # negative intermediates are fine
+    assert (
+        CD.verify(cd_problem((3, 7, 25), 29), "25-(3-7)") == 1.0
+    )  # negative intermediates are fine
     assert CD.verify(cd_problem((3, 7, 25), 32), "7+25") == 0.0  # 3 left unused
     assert CD.verify(cd_problem((1, 5, 6), 30), "6/(1/5)") == 1.0  # exact fraction arithmetic
     assert CD.verify(cd_problem((3, 4, 8), 3), "8/3*4") == 0.0  # 32/3, not an integer target
@@ -111,7 +113,9 @@ def test_arithmetic_human_order():
 def test_problem_fields():
     cd = CD.make_split(0, "train", 50)
     assert all(p.prompt == " ".join(map(str, p.numbers)) + f">{p.answer}:" for p in cd)
-    assert all(p.text.startswith("Using the numbers ") and p.text.endswith(f"make {p.answer}.") for p in cd)
+    assert all(
+        p.text.startswith("Using the numbers ") and p.text.endswith(f"make {p.answer}.") for p in cd
+    )
     assert {p.family for p in cd} == {"cd3", "cd4"}
     ar = AR.make_split(0, "train", 200)
     assert all(eval(p.prompt[:-1]) == p.answer and p.text.startswith("Compute ") for p in ar)
@@ -133,7 +137,10 @@ def test_solve_verifies_and_attempt_mostly_fails(name):
     if name == "countdown":  # well-formed: an expression that uses every number once
         assert all(sorted(evaluate(a)[1]) == sorted(p.numbers) for p, a in zip(problems, attempts))
     else:  # same format as solve: n-1 steps and a final answer
-        assert all(a.count(",") == len(p.numbers) - 2 and a.count("#") == 1 for p, a in zip(problems, attempts))
+        assert all(
+            a.count(",") == len(p.numbers) - 2 and a.count("#") == 1
+            for p, a in zip(problems, attempts)
+        )
 
 
 def test_countdown_solve_is_diverse():
@@ -170,14 +177,19 @@ def test_split_families_and_sizes():
         Countdown(max_number=2, families=("cd3",)).make_split(0, "train", 50)
 
 
-@pytest.mark.parametrize("task", [CD, AR, Countdown(max_number=99, max_target=999), Arithmetic(operands=(2,), digits=(1,))])
+@pytest.mark.parametrize(
+    "task",
+    [CD, AR, Countdown(max_number=99, max_target=999), Arithmetic(operands=(2,), digits=(1,))],
+)
 def test_alphabet_and_max_lengths(task):
     rng = np.random.default_rng(0)
     problems = task.make_split(0, "train", 200) + task.make_split(0, "eval", 10)
     lengths = {"prompt": [], "completion": []}
     for p in problems:
         lengths["prompt"].append(len(p.prompt))
-        for completion in [task.solve(p, rng) for _ in range(3)] + [task.attempt(p, rng) for _ in range(10)]:
+        for completion in [task.solve(p, rng) for _ in range(3)] + [
+            task.attempt(p, rng) for _ in range(10)
+        ]:
             lengths["completion"].append(len(completion))
             assert set(completion) <= set(ALPHABET)
         assert set(p.prompt) <= set(ALPHABET)
@@ -197,7 +209,9 @@ def test_fuzz_verify_never_raises():
 def test_registry():
     assert isinstance(get_task("countdown", max_number=10), Countdown)
     assert get_task("countdown", max_number=10).max_number == 10
-    assert isinstance(get_task("arithmetic"), Arithmetic) and isinstance(get_task("arithmetic"), Task)
+    assert isinstance(get_task("arithmetic"), Arithmetic) and isinstance(
+        get_task("arithmetic"), Task
+    )
     with pytest.raises(ValueError, match=r"unknown task 'sudoku'.*arithmetic.*countdown"):
         get_task("sudoku")
     with pytest.raises(ValueError, match="already registered"):

@@ -18,281 +18,320 @@ from gps.tasks import Countdown
 from gps.trainer import build, train
 
 COUNTDOWN = os.path.join(ROOT, "configs", "countdown.py")
-METRIC_KEYS = {"step", "rollouts", "effective_ratio", "train_success", "selector_s", "step_s", "wall_s"}
+METRIC_KEYS = {
+    "step",
+    "rollouts",
+    "effective_ratio",
+    "train_success",
+    "selector_s",
+    "step_s",
+    "wall_s",
+}
 
 
 def _quiet(*args):
-  pass
+    pass
 
 
 def _read_jsonl(path):
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def _untimed(x):
-  """Drops every key ending in '_s' (timings), recursively."""
-  if isinstance(x, dict):
-    return {k: _untimed(v) for k, v in x.items() if not k.endswith("_s")}
-  if isinstance(x, list):
-    return [_untimed(v) for v in x]
-  return x
+    """Drops every key ending in '_s' (timings), recursively."""
+    if isinstance(x, dict):
+        return {k: _untimed(v) for k, v in x.items() if not k.endswith("_s")}
+    if isinstance(x, list):
+        return [_untimed(v) for v in x]
+    return x
 
 
 def _logs(workdir):
-  return {name: _read_jsonl(os.path.join(workdir, f"{name}.jsonl")) for name in ("metrics", "eval")}
+    return {
+        name: _read_jsonl(os.path.join(workdir, f"{name}.jsonl")) for name in ("metrics", "eval")
+    }
 
 
 def _countdown_smoke(cache_dir, steps=4):
-  config = load_config(COUNTDOWN, "smoke")
-  config.base.cache_dir = cache_dir
-  config.steps = steps
-  return config
+    config = load_config(COUNTDOWN, "smoke")
+    config.base.cache_dir = cache_dir
+    config.steps = steps
+    return config
 
 
 class Preempted(Exception):
-  """Stands in for a kill: raised from inside the training loop."""
+    """Stands in for a kill: raised from inside the training loop."""
 
 
 def _reward_even_length(mp):
-  """Patches Countdown.verify to reward even-length completions: the smoke base solves nothing,
-  and with all-zero rewards GRPO never moves the params, which would make resume checks vacuous."""
-  mp.setattr(Countdown, "verify", lambda self, problem, completion: float(len(completion) % 2 == 0))
+    """Patches Countdown.verify to reward even-length completions: the smoke base solves nothing,
+    and with all-zero rewards GRPO never moves the params, which would make resume checks vacuous."""
+    mp.setattr(
+        Countdown, "verify", lambda self, problem, completion: float(len(completion) % 2 == 0)
+    )
 
 
 def _record_saves(mp):
-  """Patches Checkpointer.save to also keep a host copy of every saved state, by step."""
-  saved, original = {}, Checkpointer.save
+    """Patches Checkpointer.save to also keep a host copy of every saved state, by step."""
+    saved, original = {}, Checkpointer.save
 
-  def save(self, step, state):
-    original(self, step, state)
-    saved[step] = jax.device_get(state)
+    def save(self, step, state):
+        original(self, step, state)
+        saved[step] = jax.device_get(state)
 
-  mp.setattr(Checkpointer, "save", save)
-  return saved
+    mp.setattr(Checkpointer, "save", save)
+    return saved
 
 
 def _preempt_update(mp, call):
-  """Patches grpo.update to raise Preempted at its `call`-th call (1-based), i.e. in step `call`."""
-  calls, original = [0], grpo.update
+    """Patches grpo.update to raise Preempted at its `call`-th call (1-based), i.e. in step `call`."""
+    calls, original = [0], grpo.update
 
-  def update(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == call:
-      raise Preempted(f"preempted in step {call}")
-    return original(*args, **kwargs)
+    def update(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == call:
+            raise Preempted(f"preempted in step {call}")
+        return original(*args, **kwargs)
 
-  mp.setattr(grpo, "update", update)
+    mp.setattr(grpo, "update", update)
 
 
 def _interrupted_then_resumed(config, workdir, call):
-  """Runs until preempted in step `call`, then reruns to completion; returns (partial logs, saves)."""
-  with pytest.MonkeyPatch.context() as mp:
-    _preempt_update(mp, call)
-    with pytest.raises(Preempted):
-      train(config, workdir, log=_quiet)
-  partial = _logs(workdir)
-  with pytest.MonkeyPatch.context() as mp:
-    saved = _record_saves(mp)
-    train(config, workdir, log=_quiet)
-  return partial, saved
+    """Runs until preempted in step `call`, then reruns to completion; returns (partial logs, saves)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _preempt_update(mp, call)
+        with pytest.raises(Preempted):
+            train(config, workdir, log=_quiet)
+    partial = _logs(workdir)
+    with pytest.MonkeyPatch.context() as mp:
+        saved = _record_saves(mp)
+        train(config, workdir, log=_quiet)
+    return partial, saved
 
 
 def test_base_cache_key(smoke_config, tmp_path):
-  """The base cache lives under config.base.cache_dir, keyed by what shapes the base, not by RL settings."""
-  model_cfg = build(smoke_config).model_cfg
-  path, _ = warmup.cache_dir(smoke_config, model_cfg)
-  assert path.startswith(str(tmp_path))
-  other = load_config(COUNTDOWN, "smoke")
-  other.base.cache_dir, other.steps, other.rl.lr = "elsewhere", 99, 0.5
-  assert os.path.basename(warmup.cache_dir(other, model_cfg)[0]) == os.path.basename(path)
-  other.model.d_model = 64
-  assert os.path.basename(warmup.cache_dir(other, build(other).model_cfg)[0]) != os.path.basename(path)
+    """The base cache lives under config.base.cache_dir, keyed by what shapes the base, not by RL settings."""
+    model_cfg = build(smoke_config).model_cfg
+    path, _ = warmup.cache_dir(smoke_config, model_cfg)
+    assert path.startswith(str(tmp_path))
+    other = load_config(COUNTDOWN, "smoke")
+    other.base.cache_dir, other.steps, other.rl.lr = "elsewhere", 99, 0.5
+    assert os.path.basename(warmup.cache_dir(other, model_cfg)[0]) == os.path.basename(path)
+    other.model.d_model = 64
+    assert os.path.basename(warmup.cache_dir(other, build(other).model_cfg)[0]) != os.path.basename(
+        path
+    )
 
 
 @pytest.mark.parametrize("config_file", CONFIG_FILES, ids=lambda p: os.path.basename(p))
 def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_path):
-  """Each configs/*.py trains end to end in smoke mode and writes complete, consistent logs."""
-  config = load_config(config_file, "smoke")
-  config.base.cache_dir = shared_base_cache
-  summary = train(config, str(tmp_path), log=_quiet)
-  per_step = config.batch_size * config.n_rollouts
+    """Each configs/*.py trains end to end in smoke mode and writes complete, consistent logs."""
+    config = load_config(config_file, "smoke")
+    config.base.cache_dir = shared_base_cache
+    summary = train(config, str(tmp_path), log=_quiet)
+    per_step = config.batch_size * config.n_rollouts
 
-  with open(tmp_path / "config.json") as f:
-    assert json.load(f) == json.loads(config.to_json())
-  metrics = _read_jsonl(tmp_path / "metrics.jsonl")
-  assert [r["step"] for r in metrics] == list(range(1, config.steps + 1))
-  for r in metrics:
-    assert METRIC_KEYS <= set(r), METRIC_KEYS - set(r)
-    assert r["rollouts"] == r["step"] * per_step
-    assert 0.0 <= r["train_success"] <= 1.0 and 0.0 <= r["effective_ratio"] <= 1.0
+    with open(tmp_path / "config.json") as f:
+        assert json.load(f) == json.loads(config.to_json())
+    metrics = _read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in metrics] == list(range(1, config.steps + 1))
+    for r in metrics:
+        assert METRIC_KEYS <= set(r), METRIC_KEYS - set(r)
+        assert r["rollouts"] == r["step"] * per_step
+        assert 0.0 <= r["train_success"] <= 1.0 and 0.0 <= r["effective_ratio"] <= 1.0
 
-  evals = _read_jsonl(tmp_path / "eval.jsonl")
-  expected_steps = sorted(set(range(0, config.steps, config.eval.every)) | {config.steps})
-  assert [r["step"] for r in evals] == expected_steps
-  for r in evals:
-    assert {"step", "rollouts", "wall_s"} <= set(r)
-    assert r["rollouts"] == r["step"] * per_step
-    for name in config.task.eval_sets:
-      for metric in (f"{name}/mean@{config.eval.k}", f"{name}/greedy"):
-        assert 0.0 <= r[metric] <= 1.0, (metric, r)
+    evals = _read_jsonl(tmp_path / "eval.jsonl")
+    expected_steps = sorted(set(range(0, config.steps, config.eval.every)) | {config.steps})
+    assert [r["step"] for r in evals] == expected_steps
+    for r in evals:
+        assert {"step", "rollouts", "wall_s"} <= set(r)
+        assert r["rollouts"] == r["step"] * per_step
+        for name in config.task.eval_sets:
+            for metric in (f"{name}/mean@{config.eval.k}", f"{name}/greedy"):
+                assert 0.0 <= r[metric] <= 1.0, (metric, r)
 
-  with open(tmp_path / "summary.json") as f:
-    assert json.load(f) == summary
-  assert summary["steps"] == config.steps
-  assert summary["rollouts"] == config.steps * per_step
-  assert _untimed(summary["final_eval"]) == _untimed(evals[-1])
-  assert _untimed(summary["initial_eval"]) == _untimed(evals[0])
+    with open(tmp_path / "summary.json") as f:
+        assert json.load(f) == summary
+    assert summary["steps"] == config.steps
+    assert summary["rollouts"] == config.steps * per_step
+    assert _untimed(summary["final_eval"]) == _untimed(evals[-1])
+    assert _untimed(summary["initial_eval"]) == _untimed(evals[0])
 
 
 @pytest.fixture(scope="module")
 def resume_runs(tmp_path_factory, shared_base_cache):
-  """Run A: 4 uninterrupted steps. Run B: same config, preempted in step 4 (after the step-2
-  checkpoint and step-3 logs), then resumed to completion. Records saved states and jit caches."""
-  config = _countdown_smoke(shared_base_cache, steps=4)
-  assert config.checkpoint_every == 2 and config.eval.every == 2
-  root = tmp_path_factory.mktemp("resume")
-  runs = {"config": config, "a": str(root / "a"), "b": str(root / "b")}
-  with pytest.MonkeyPatch.context() as rewards:
-    _reward_even_length(rewards)
-    with pytest.MonkeyPatch.context() as mp:
-      runs["saved_a"] = _record_saves(mp)
-      update_before, sample_before = grpo.update._cache_size(), sampling.sample._cache_size()
-      runs["summary_a"] = train(config, runs["a"], log=_quiet)
-      runs["update_traces"] = grpo.update._cache_size() - update_before
-      runs["sample_traces"] = sampling.sample._cache_size() - sample_before
-    runs["partial_b"], runs["saved_b"] = _interrupted_then_resumed(config, runs["b"], call=4)
-  with open(os.path.join(runs["b"], "summary.json")) as f:
-    runs["summary_b"] = json.load(f)
-  return runs
+    """Run A: 4 uninterrupted steps. Run B: same config, preempted in step 4 (after the step-2
+    checkpoint and step-3 logs), then resumed to completion. Records saved states and jit caches."""
+    config = _countdown_smoke(shared_base_cache, steps=4)
+    assert config.checkpoint_every == 2 and config.eval.every == 2
+    root = tmp_path_factory.mktemp("resume")
+    runs = {"config": config, "a": str(root / "a"), "b": str(root / "b")}
+    with pytest.MonkeyPatch.context() as rewards:
+        _reward_even_length(rewards)
+        with pytest.MonkeyPatch.context() as mp:
+            runs["saved_a"] = _record_saves(mp)
+            update_before, sample_before = grpo.update._cache_size(), sampling.sample._cache_size()
+            runs["summary_a"] = train(config, runs["a"], log=_quiet)
+            runs["update_traces"] = grpo.update._cache_size() - update_before
+            runs["sample_traces"] = sampling.sample._cache_size() - sample_before
+        runs["partial_b"], runs["saved_b"] = _interrupted_then_resumed(config, runs["b"], call=4)
+    with open(os.path.join(runs["b"], "summary.json")) as f:
+        runs["summary_b"] = json.load(f)
+    return runs
 
 
 def test_preempted_run_left_partial_state(resume_runs):
-  """Precondition of the resume test: B stopped after logging step 3 with only the step-2 checkpoint."""
-  partial = resume_runs["partial_b"]
-  assert [r["step"] for r in partial["metrics"]] == [1, 2, 3]
-  assert [r["step"] for r in partial["eval"]] == [0, 2]
+    """Precondition of the resume test: B stopped after logging step 3 with only the step-2 checkpoint."""
+    partial = resume_runs["partial_b"]
+    assert [r["step"] for r in partial["metrics"]] == [1, 2, 3]
+    assert [r["step"] for r in partial["eval"]] == [0, 2]
 
 
 def test_resume_reproduces_uninterrupted_logs(resume_runs):
-  """Resumed B logs exactly what A logged (timings aside): same steps, no duplicates."""
-  a, b = _logs(resume_runs["a"]), _logs(resume_runs["b"])
-  assert [r["step"] for r in b["metrics"]] == [1, 2, 3, 4]
-  assert [r["step"] for r in b["eval"]] == [0, 2, 4]
-  assert _untimed(b["metrics"]) == _untimed(a["metrics"])
-  assert _untimed(b["eval"]) == _untimed(a["eval"])
-  assert _untimed(resume_runs["summary_b"]) == _untimed(resume_runs["summary_a"])
+    """Resumed B logs exactly what A logged (timings aside): same steps, no duplicates."""
+    a, b = _logs(resume_runs["a"]), _logs(resume_runs["b"])
+    assert [r["step"] for r in b["metrics"]] == [1, 2, 3, 4]
+    assert [r["step"] for r in b["eval"]] == [0, 2, 4]
+    assert _untimed(b["metrics"]) == _untimed(a["metrics"])
+    assert _untimed(b["eval"]) == _untimed(a["eval"])
+    assert _untimed(resume_runs["summary_b"]) == _untimed(resume_runs["summary_a"])
 
 
 def test_resume_reproduces_final_state(resume_runs):
-  """The final checkpointed state (params, optimizer, key, counters) of B equals A's bit for bit."""
-  final_a, final_b = (_untimed(resume_runs[k][4]) for k in ("saved_a", "saved_b"))  # not wall_s
-  assert set(final_a) == {"params", "opt_state", "selector", "key", "step", "rollouts"}
-  assert jax.tree.structure(final_a) == jax.tree.structure(final_b)
-  for x, y in zip(jax.tree.leaves(final_a), jax.tree.leaves(final_b)):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-  changed = [not np.array_equal(np.asarray(x), np.asarray(y)) for x, y in
-             zip(jax.tree.leaves(final_a["params"]), jax.tree.leaves(resume_runs["saved_a"][2]["params"]))]
-  assert any(changed), "params did not move between steps 2 and 4"
+    """The final checkpointed state (params, optimizer, key, counters) of B equals A's bit for bit."""
+    final_a, final_b = (_untimed(resume_runs[k][4]) for k in ("saved_a", "saved_b"))  # not wall_s
+    assert set(final_a) == {"params", "opt_state", "selector", "key", "step", "rollouts"}
+    assert jax.tree.structure(final_a) == jax.tree.structure(final_b)
+    for x, y in zip(jax.tree.leaves(final_a), jax.tree.leaves(final_b)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    changed = [
+        not np.array_equal(np.asarray(x), np.asarray(y))
+        for x, y in zip(
+            jax.tree.leaves(final_a["params"]), jax.tree.leaves(resume_runs["saved_a"][2]["params"])
+        )
+    ]
+    assert any(changed), "params did not move between steps 2 and 4"
 
 
 def test_update_traced_once_per_run(resume_runs):
-  """A 4-step run adds at most one entry to grpo.update's jit cache."""
-  assert resume_runs["update_traces"] <= 1
+    """A 4-step run adds at most one entry to grpo.update's jit cache."""
+    assert resume_runs["update_traces"] <= 1
 
 
 def test_sampler_compiled_at_most_twice_per_run(resume_runs):
-  """A run adds at most two sampler entries (temperature sampling and greedy), not one per step."""
-  assert resume_runs["sample_traces"] <= 2
+    """A run adds at most two sampler entries (temperature sampling and greedy), not one per step."""
+    assert resume_runs["sample_traces"] <= 2
 
 
 def test_rewards_were_mixed(resume_runs):
-  """Precondition of the resume tests: some steps had informative (mixed-reward) groups."""
-  metrics = _logs(resume_runs["a"])["metrics"]
-  assert any(r["effective_ratio"] > 0 for r in metrics)
+    """Precondition of the resume tests: some steps had informative (mixed-reward) groups."""
+    metrics = _logs(resume_runs["a"])["metrics"]
+    assert any(r["effective_ratio"] > 0 for r in metrics)
 
 
 def test_restart_before_first_checkpoint_matches_uninterrupted(resume_runs, tmp_path, monkeypatch):
-  """Preempted in step 2, before any checkpoint: the rerun starts over and logs each step once."""
-  _reward_even_length(monkeypatch)
-  workdir = str(tmp_path / "c")
-  partial, _ = _interrupted_then_resumed(resume_runs["config"], workdir, call=2)
-  assert [r["step"] for r in partial["metrics"]] == [1]
-  c, a = _logs(workdir), _logs(resume_runs["a"])
-  assert [r["step"] for r in c["metrics"]] == [1, 2, 3, 4]
-  assert [r["step"] for r in c["eval"]] == [0, 2, 4]
-  assert _untimed(c) == _untimed(a)
+    """Preempted in step 2, before any checkpoint: the rerun starts over and logs each step once."""
+    _reward_even_length(monkeypatch)
+    workdir = str(tmp_path / "c")
+    partial, _ = _interrupted_then_resumed(resume_runs["config"], workdir, call=2)
+    assert [r["step"] for r in partial["metrics"]] == [1]
+    c, a = _logs(workdir), _logs(resume_runs["a"])
+    assert [r["step"] for r in c["metrics"]] == [1, 2, 3, 4]
+    assert [r["step"] for r in c["eval"]] == [0, 2, 4]
+    assert _untimed(c) == _untimed(a)
 
 
 def test_kl_penalty_run(cached_smoke_config, tmp_path):
-  """A smoke run with kl_coef > 0 completes and logs kl, 0 at the first step (policy == base)."""
-  config = cached_smoke_config
-  config.steps = 2
-  config.rl.kl_coef = 0.1
-  train(config, str(tmp_path), log=_quiet)
-  metrics = _read_jsonl(tmp_path / "metrics.jsonl")
-  assert [r["step"] for r in metrics] == [1, 2]
-  assert abs(metrics[0]["kl"]) < 1e-6
-  assert np.isfinite(metrics[1]["kl"])
+    """A smoke run with kl_coef > 0 completes and logs kl, 0 at the first step (policy == base)."""
+    config = cached_smoke_config
+    config.steps = 2
+    config.rl.kl_coef = 0.1
+    train(config, str(tmp_path), log=_quiet)
+    metrics = _read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in metrics] == [1, 2]
+    assert abs(metrics[0]["kl"]) < 1e-6
+    assert np.isfinite(metrics[1]["kl"])
 
 
 def test_workdir_with_other_config_is_refused(resume_runs):
-  """Rerunning a workdir with a different config fails before touching its logs."""
-  config = _countdown_smoke(resume_runs["config"].base.cache_dir, steps=5)
-  before = _logs(resume_runs["a"])
-  with pytest.raises(ConfigError, match="different config"):
-    train(config, resume_runs["a"], log=_quiet)
-  assert _logs(resume_runs["a"]) == before
+    """Rerunning a workdir with a different config fails before touching its logs."""
+    config = _countdown_smoke(resume_runs["config"].base.cache_dir, steps=5)
+    before = _logs(resume_runs["a"])
+    with pytest.raises(ConfigError, match="different config"):
+        train(config, resume_runs["a"], log=_quiet)
+    assert _logs(resume_runs["a"]) == before
 
 
 # Bad input through the command line: a clear one-line error, a non-zero exit, no traceback.
 
+
 def _run_cli(config_args, workdir, cache_dir):
-  cmd = [sys.executable, "run.py", *config_args, f"--config.base.cache_dir={cache_dir}",
-         f"--workdir={workdir}"]
-  return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    cmd = [
+        sys.executable,
+        "run.py",
+        *config_args,
+        f"--config.base.cache_dir={cache_dir}",
+        f"--workdir={workdir}",
+    ]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def _assert_clean_failure(result, problem):
-  assert result.returncode != 0, result.stdout[-2000:]
-  # Lines meant for the user (run.py's "error: ...", absl's "FATAL Flags parsing error: ..."),
-  # not the E-level log lines libraries may print while failing.
-  user_lines = [l for l in result.stderr.splitlines() if l.lower().startswith(("error", "fatal"))]
-  assert any(problem in l for l in user_lines), f"no error line naming {problem!r}:\n{result.stderr[-3000:]}"
-  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.returncode != 0, result.stdout[-2000:]
+    # Lines meant for the user (run.py's "error: ...", absl's "FATAL Flags parsing error: ..."),
+    # not the E-level log lines libraries may print while failing.
+    user_lines = [l for l in result.stderr.splitlines() if l.lower().startswith(("error", "fatal"))]
+    assert any(problem in l for l in user_lines), (
+        f"no error line naming {problem!r}:\n{result.stderr[-3000:]}"
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
 
 
-@pytest.mark.parametrize("config_args, problem", [
-    (["--config=configs/countdown.py:smoke,selector=nope"], "nope"),
-    (["--config=configs/countdown.py:smoke", "--config.task.name=nope"], "nope"),
-    (["--config=configs/countdown.py:smoke", "--config.batch_size=100000"], "batch_size"),
-    (["--config=configs/countdown.py:smoke", "--config.rl.lrr=1e-3"], "lrr"),
-    (["--config=configs/countdown.py:smok"], "smok"),
-], ids=["unknown-selector", "unknown-task", "batch-over-pool", "config-key-typo", "unknown-config-arg"])
+@pytest.mark.parametrize(
+    "config_args, problem",
+    [
+        (["--config=configs/countdown.py:smoke,selector=nope"], "nope"),
+        (["--config=configs/countdown.py:smoke", "--config.task.name=nope"], "nope"),
+        (["--config=configs/countdown.py:smoke", "--config.batch_size=100000"], "batch_size"),
+        (["--config=configs/countdown.py:smoke", "--config.rl.lrr=1e-3"], "lrr"),
+        (["--config=configs/countdown.py:smok"], "smok"),
+    ],
+    ids=[
+        "unknown-selector",
+        "unknown-task",
+        "batch-over-pool",
+        "config-key-typo",
+        "unknown-config-arg",
+    ],
+)
 def test_cli_bad_input(config_args, problem, shared_base_cache, tmp_path_factory):
-  """run.py rejects bad input with a non-zero exit and an error line naming the problem."""
-  result = _run_cli(config_args, tmp_path_factory.mktemp("run"), shared_base_cache)
-  _assert_clean_failure(result, problem)
+    """run.py rejects bad input with a non-zero exit and an error line naming the problem."""
+    result = _run_cli(config_args, tmp_path_factory.mktemp("run"), shared_base_cache)
+    _assert_clean_failure(result, problem)
 
 
 @pytest.mark.parametrize("damage", ["all-files", "array-data"])
 def test_cli_corrupt_checkpoint(damage, resume_runs, tmp_path_factory):
-  """A damaged checkpoint is reported as such; the logs written before it are left untouched."""
-  workdir = tmp_path_factory.mktemp("run") / "wd"
-  shutil.copytree(resume_runs["a"], workdir)
-  before = {name: (workdir / name).read_bytes() for name in ("metrics.jsonl", "eval.jsonl")}
-  damaged = 0
-  for folder, _, files in os.walk(workdir / "checkpoints"):
-    for name in files:
-      if damage == "all-files" or os.path.basename(folder) == "d":
-        with open(os.path.join(folder, name), "wb") as f:
-          f.write(b"garbage")
-        damaged += 1
-  assert damaged
-  config = resume_runs["config"]
-  result = _run_cli([f"--config={COUNTDOWN}:smoke", f"--config.steps={config.steps}"], workdir,
-                    config.base.cache_dir)
-  _assert_clean_failure(result, "checkpoint")
-  assert "different config" not in result.stderr
-  for name, content in before.items():
-    assert (workdir / name).read_bytes() == content, f"{name} changed"
+    """A damaged checkpoint is reported as such; the logs written before it are left untouched."""
+    workdir = tmp_path_factory.mktemp("run") / "wd"
+    shutil.copytree(resume_runs["a"], workdir)
+    before = {name: (workdir / name).read_bytes() for name in ("metrics.jsonl", "eval.jsonl")}
+    damaged = 0
+    for folder, _, files in os.walk(workdir / "checkpoints"):
+        for name in files:
+            if damage == "all-files" or os.path.basename(folder) == "d":
+                with open(os.path.join(folder, name), "wb") as f:
+                    f.write(b"garbage")
+                damaged += 1
+    assert damaged
+    config = resume_runs["config"]
+    result = _run_cli(
+        [f"--config={COUNTDOWN}:smoke", f"--config.steps={config.steps}"],
+        workdir,
+        config.base.cache_dir,
+    )
+    _assert_clean_failure(result, "checkpoint")
+    assert "different config" not in result.stderr
+    for name, content in before.items():
+        assert (workdir / name).read_bytes() == content, f"{name} changed"

@@ -8,9 +8,10 @@ from gps.selectors.base import Selection, Selector, register
 
 @register("uniform")
 class Uniform(Selector):
+    def init(self, key):
+        return {}
 
-  def init(self, key):
-    return {}
-
-  def select(self, state, key, batch_size, rollout_fn):
-    return Selection(np.asarray(jax.random.choice(key, self.pool.size, (batch_size,), replace=False)))
+    def select(self, state, key, batch_size, rollout_fn):
+        return Selection(
+            np.asarray(jax.random.choice(key, self.pool.size, (batch_size,), replace=False))
+        )

@@ -28,7 +28,9 @@ def _shape(family: str) -> tuple[int, int]:
     return int(k), int(d)
 
 
-def _chain(operands, ops, slip_at: int = -1, slip: Callable[[int], int] | None = None) -> tuple[list[Step], int]:
+def _chain(
+    operands, ops, slip_at: int = -1, slip: Callable[[int], int] | None = None
+) -> tuple[list[Step], int]:
     """The human-order steps and final value; step `slip_at` writes slip(c) instead of c
     and later steps carry the wrong value on."""
     steps: list[Step] = []
@@ -78,7 +80,9 @@ class Arithmetic(Task):
 
     def __init__(self, operands=(2, 3, 4), digits=(1, 2, 3), families=None):
         if not operands or not digits or min(operands) < 2 or min(digits) < 1:
-            raise ValueError(f"arithmetic: need operands >= 2 and digits >= 1, got {operands}, {digits}")
+            raise ValueError(
+                f"arithmetic: need operands >= 2 and digits >= 1, got {operands}, {digits}"
+            )
         valid = tuple(f"arith-{k}x{d}" for k in operands for d in digits)
         super().__init__(valid if families is None else families, valid)
 
@@ -116,5 +120,6 @@ class Arithmetic(Task):
     def max_completion_len(self) -> int:
         # A value built from j operands (even with one slip) has at most j*d digits plus a sign.
         return max(
-            chain_len_bound(k, lambda j, d=d: j * d + 1) + 1 + k * d + 1 for k, d in map(_shape, self.families)
+            chain_len_bound(k, lambda j, d=d: j * d + 1) + 1 + k * d + 1
+            for k, d in map(_shape, self.families)
         )

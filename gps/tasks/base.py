@@ -48,7 +48,9 @@ class Task(abc.ABC):
     def _check_families(self, families: tuple[str, ...], valid: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [f for f in families if f not in valid]
         if not families or unknown:
-            raise ValueError(f"{self.name}: families must be a non-empty subset of {valid}, got {families}")
+            raise ValueError(
+                f"{self.name}: families must be a non-empty subset of {valid}, got {families}"
+            )
         return families
 
     def make_split(self, seed: int, split: str, size: int, families=None) -> list[Problem]:
@@ -60,7 +62,11 @@ class Task(abc.ABC):
         shares a prompt with a held-out split, whatever the seeds. Splits on
         the same side of that line may overlap each other.
         """
-        families = self.families if families is None else self._check_families(tuple(families), self.families)
+        families = (
+            self.families
+            if families is None
+            else self._check_families(tuple(families), self.families)
+        )
         rng = np.random.default_rng(stable_hash(self.name, seed, split))
         heldout = split.startswith(HELDOUT_PREFIXES)
         found: dict[str, Problem] = {}

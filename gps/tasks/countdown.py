@@ -75,7 +75,9 @@ class Countdown(Task):
 
     def __init__(self, max_number: int = 20, max_target: int = 100, families=("cd3", "cd4")):
         if max_number < 1 or max_target < 1:
-            raise ValueError(f"countdown: max_number and max_target must be >= 1, got {max_number}, {max_target}")
+            raise ValueError(
+                f"countdown: max_number and max_target must be >= 1, got {max_number}, {max_target}"
+            )
         self.max_number = max_number
         self.max_target = max_target
         super().__init__(families, tuple(SIZES))
