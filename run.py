@@ -1,6 +1,7 @@
 """Runs one RL experiment: python run.py --config=configs/countdown.py:smoke --workdir=DIR"""
 
 import logging as py_logging
+import os
 import sys
 
 from absl import app, flags, logging
@@ -16,8 +17,12 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 
 def fail(message: str) -> None:
+    """One line on stderr, exit 2. os._exit skips interpreter teardown, where orbax's background
+    threads would print tracebacks of their own after a failed restore; logs are already closed."""
     print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(2)
 
 
 def parse_flags(argv):
