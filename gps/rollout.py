@@ -39,6 +39,7 @@ class RolloutEngine:
     prompt_len: int  # prompt buffer, BOS included
     max_new: int
     chunk: int
+    prefill: int = 1  # every prompt is at least this long (BOS included): decoded in one pass
 
     def generate(
         self,
@@ -52,6 +53,8 @@ class RolloutEngine:
     ) -> Rollouts:
         prompts = [p.prompt for p in problems for _ in range(n)]
         tokens, lengths = self.tokenizer.encode_prompts(prompts, self.prompt_len)
+        if lengths.min() < self.prefill:
+            raise ValueError(f"a prompt is shorter than the engine's prefill ({self.prefill})")
         parts, start = [], time.time()
         for i, offset in enumerate(range(0, len(prompts), self.chunk)):
             rows = slice(offset, offset + self.chunk)
@@ -65,6 +68,7 @@ class RolloutEngine:
                 max_new=self.max_new,
                 temperature=temperature,
                 greedy=greedy,
+                prefill=self.prefill,
             )
             parts.append(
                 jax.tree.map(lambda x: np.asarray(x)[: min(self.chunk, len(prompts) - offset)], out)

@@ -22,7 +22,7 @@ class Samples(NamedTuple):
     mask: jax.Array  # [B, L] 1.0 on generated tokens (EOS included)
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "max_new", "greedy", "use_cache"))
+@functools.partial(jax.jit, static_argnames=("cfg", "max_new", "greedy", "use_cache", "prefill"))
 def sample(
     params,
     cfg: ModelConfig,
@@ -34,8 +34,13 @@ def sample(
     temperature=1.0,
     greedy: bool = False,
     use_cache: bool = True,
+    prefill: int = 1,
 ) -> Samples:
-    """Generates up to `max_new` tokens after each prompt (BOS included in the prompt)."""
+    """Generates up to `max_new` tokens after each prompt (BOS included in the prompt).
+
+    `prefill` is a lower bound on every prompt's length: those positions go through the model
+    in one parallel pass that fills the KV cache, and the scan starts after them.
+    """
     B, P = prompts_BxP.shape
     L = P + max_new
     model = Transformer(cfg)
@@ -70,8 +75,10 @@ def sample(
         return (buf, cache, done_B), (logp_B, generating_B)
 
     cache = init_cache(cfg, B, L) if use_cache else None
+    if use_cache and prefill > 1:
+        _, cache = model.apply({"params": params}, buf_BxL[:, : prefill - 1], cache=cache, start=0)
     (buf_BxL, _, _), (logp_LxB, gen_LxB) = jax.lax.scan(
-        step, (buf_BxL, cache, jnp.zeros(B, bool)), jnp.arange(L - 1)
+        step, (buf_BxL, cache, jnp.zeros(B, bool)), jnp.arange(prefill - 1, L - 1)
     )
-    pad_first = lambda x: jnp.pad(x.T, ((0, 0), (1, 0)))
+    pad_first = lambda x: jnp.pad(x.T, ((0, 0), (prefill, 0)))
     return Samples(buf_BxL, pad_first(logp_LxB), pad_first(gen_LxB.astype(jnp.float32)))

@@ -66,8 +66,15 @@ def build(config) -> Setup:
     model_cfg = ModelConfig(
         vocab_size=tokenizer.vocab_size, max_len=prompt_len + max_new, **config.model.to_dict()
     )
+    shortest = min(len(p.prompt) for p in pool + sum(eval_sets.values(), []))
     engine = RolloutEngine(
-        task, tokenizer, model_cfg, prompt_len, max_new, chunk=config.batch_size * config.n_rollouts
+        task,
+        tokenizer,
+        model_cfg,
+        prompt_len,
+        max_new,
+        chunk=config.batch_size * config.n_rollouts,
+        prefill=shortest + 1,  # + BOS
     )
     root = jax.random.key(config.seed)
     keys = dict(zip(STREAMS, jax.random.split(root, len(STREAMS))))

@@ -1,6 +1,5 @@
 """GRPO advantages, the clipped token-level objective and the jitted update."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -31,7 +31,7 @@ TOKENS, LENGTHS = TOK.encode_prompts(PROMPTS, P)
 _token_logprobs = jax.jit(token_logprobs, static_argnums=1)
 
 
-def _sample(params=PARAMS, seed=1, temperature=0.7, greedy=False, use_cache=True):
+def _sample(params=PARAMS, seed=1, temperature=0.7, greedy=False, use_cache=True, prefill=1):
     # Static arguments are always passed explicitly: jit caches omitted and explicit ones apart.
     out = sample(
         params,
@@ -43,14 +43,17 @@ def _sample(params=PARAMS, seed=1, temperature=0.7, greedy=False, use_cache=True
         temperature=temperature,
         greedy=greedy,
         use_cache=use_cache,
+        prefill=prefill,
     )
     return jax.tree.map(np.asarray, out)
 
 
 @pytest.mark.parametrize("greedy", [False, True])
-def test_cache_matches_full_recompute(greedy):
-    """KV-cache and full-recompute sampling give identical tokens and close logprobs."""
-    cached = _sample(greedy=greedy, use_cache=True)
+@pytest.mark.parametrize("prefill", [1, int(LENGTHS.min())])
+def test_cache_matches_full_recompute(greedy, prefill):
+    """KV-cache (with or without a parallel prompt prefill) and full-recompute sampling give
+    identical tokens and close logprobs."""
+    cached = _sample(greedy=greedy, use_cache=True, prefill=prefill)
     full = _sample(greedy=greedy, use_cache=False)
     np.testing.assert_array_equal(cached.tokens, full.tokens)
     np.testing.assert_array_equal(cached.mask, full.mask)

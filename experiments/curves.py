@@ -1,0 +1,41 @@
+"""Evaluation curves of one or more run workdirs, as a Markdown table, from their files alone.
+
+python -m experiments.curves workdirs/run-a workdirs/run-b [--metric=cd34/mean@8]
+"""
+
+import json
+import os
+
+from absl import app, flags
+
+_METRIC = flags.DEFINE_string("metric", "cd34/mean@8", "eval.jsonl key to tabulate.")
+
+
+def read_jsonl(path: str) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def curve_table(workdirs: list[str], metric: str) -> str:
+    curves = {
+        w: {r["step"]: r for r in read_jsonl(os.path.join(w, "eval.jsonl"))} for w in workdirs
+    }
+    steps = sorted({s for c in curves.values() for s in c})
+    rows = [
+        "| step | " + " | ".join(os.path.basename(w.rstrip("/")) for w in workdirs) + " |",
+        "|---" * (len(workdirs) + 1) + "|",
+    ]
+    for step in steps:
+        cells = [f"{c[step][metric]:.3f}" if step in c else "" for c in curves.values()]
+        rows.append(f"| {step} | " + " | ".join(cells) + " |")
+    return f"{metric}\n\n" + "\n".join(rows)
+
+
+def main(argv):
+    if len(argv) < 2:
+        raise app.UsageError("give one or more workdirs")
+    print(curve_table(argv[1:], _METRIC.value))
+
+
+if __name__ == "__main__":
+    app.run(main)
