@@ -74,7 +74,10 @@ def train_base(
     rng = np.random.default_rng(seed)
     params = init_params(model_cfg, key)
     optimizer = make_optimizer(
-        base_cfg.lr, weight_decay=base_cfg.weight_decay, warmup_steps=base_cfg.warmup_steps
+        base_cfg.lr,
+        weight_decay=base_cfg.weight_decay,
+        warmup_steps=base_cfg.warmup_steps,
+        decay_steps=base_cfg.steps,
     )
     opt_state = optimizer.init(params)
     losses, start = [], time.time()
