@@ -6,6 +6,8 @@ python -m experiments.curves workdirs/run-a workdirs/run-b [--metric=cd34/mean@8
 import json
 import os
 
+import numpy as np
+
 from absl import app, flags
 
 _METRIC = flags.DEFINE_string("metric", "cd34/mean@8", "eval.jsonl key to tabulate.")
@@ -31,10 +33,28 @@ def curve_table(workdirs: list[str], metric: str) -> str:
     return f"{metric}\n\n" + "\n".join(rows)
 
 
+def gain_table(workdirs: list[str], metric: str) -> str:
+    """Per run: the metric at step 0, at the last evaluation and the change; then mean ± std."""
+    rows = ["| run | step 0 | last | last step | change |", "|---|---|---|---|---|"]
+    gains = []
+    for w in workdirs:
+        records = read_jsonl(os.path.join(w, "eval.jsonl"))
+        first, last = records[0], records[-1]
+        gains.append(last[metric] - first[metric])
+        rows.append(
+            f"| {os.path.basename(w.rstrip('/'))} | {first[metric]:.3f} | {last[metric]:.3f} "
+            f"| {last['step']} | {gains[-1]:+.3f} |"
+        )
+    rows.append(f"| mean ± std over runs | | | | {np.mean(gains):+.3f} ± {np.std(gains):.3f} |")
+    return "\n".join(rows)
+
+
 def main(argv):
     if len(argv) < 2:
         raise app.UsageError("give one or more workdirs")
     print(curve_table(argv[1:], _METRIC.value))
+    print()
+    print(gain_table(argv[1:], _METRIC.value))
 
 
 if __name__ == "__main__":

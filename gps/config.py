@@ -39,14 +39,14 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.model = ml_collections.ConfigDict()
     c.model.d_model = 128
-    c.model.n_layers = 4
+    c.model.n_layers = 2
     c.model.n_heads = 4
     c.model.d_ff = 512
 
     c.base = ml_collections.ConfigDict()  # supervised warm-up producing the RL start point
-    c.base.steps = 600
+    c.base.steps = 1000
     c.base.batch_size = 256
-    c.base.lr = 1e-3
+    c.base.lr = 2e-3
     c.base.warmup_steps = 50
     c.base.weight_decay = 0.01
     c.base.correct_fraction = (
@@ -57,7 +57,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.base.cache_dir = "cache/base"  # shared by runs: one base per (task, model, base, seed)
 
     c.rl = ml_collections.ConfigDict()
-    c.rl.lr = 1e-4
+    c.rl.lr = 2e-4
     c.rl.updates_per_batch = 1  # gradient steps on each rollout batch
     c.rl.clip_eps = 0.2
     c.rl.kl_coef = 0.0  # KL to the base model; 0 = off
