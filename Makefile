@@ -25,5 +25,5 @@ bench: $(VENV)/installed
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check --select F,E9 .
 
-clean:
-	rm -rf $(VENV) workdirs
+clean:  # the venv only: workdirs/ and cache/ hold runs and base models
+	rm -rf $(VENV)

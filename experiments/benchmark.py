@@ -48,6 +48,7 @@ def sampler_throughput(setup, params, key, use_cache: bool) -> dict:
         max_new=engine.max_new,
         temperature=cfg.rl.temperature,
         use_cache=use_cache,
+        prefill=engine.prefill if use_cache else 1,
     )
     _timed(call)  # compile
     seconds = min(_timed(call)[1] for _ in range(_REPEATS.value))
@@ -65,7 +66,9 @@ def sampler_throughput(setup, params, key, use_cache: bool) -> dict:
 def grpo_step_breakdown(setup, params, key) -> dict:
     """Times the pieces of the RL step as the trainer runs them (jitted vs host work)."""
     cfg, engine = setup.config, setup.engine
-    optimizer = make_optimizer(cfg.rl.lr)
+    optimizer = make_optimizer(
+        cfg.rl.lr, weight_decay=cfg.rl.weight_decay, grad_clip=cfg.rl.grad_clip
+    )
     opt_state = optimizer.init(params)
     totals = {"select_s": 0.0, "sample_s": 0.0, "reward_s": 0.0, "update_s": 0.0, "step_s": 0.0}
     for step in range(_STEPS.value + 1):
@@ -86,6 +89,7 @@ def grpo_step_breakdown(setup, params, key) -> dict:
                 k,
                 max_new=engine.max_new,
                 temperature=cfg.rl.temperature,
+                prefill=engine.prefill,
             )
         )
         samples = jax.tree.map(np.asarray, samples)

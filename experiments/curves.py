@@ -3,19 +3,19 @@
 python -m experiments.curves workdirs/run-a workdirs/run-b [--metric=cd34/mean@8]
 """
 
-import json
 import os
 
 import numpy as np
 
 from absl import app, flags
 
+from gps.jsonl import JsonlLog
+
 _METRIC = flags.DEFINE_string("metric", "cd34/mean@8", "eval.jsonl key to tabulate.")
 
 
 def read_jsonl(path: str) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return JsonlLog(path).read()
 
 
 def curve_table(workdirs: list[str], metric: str) -> str:

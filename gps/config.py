@@ -5,6 +5,9 @@ import ml_collections
 from gps.errors import ConfigError
 
 
+_BOOLS = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
     """Parses 'selector=gps,smoke' against typed defaults; a bare name sets a bool to True."""
     result = ml_collections.ConfigDict(defaults)
@@ -16,7 +19,9 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
             )
         default = defaults[name]
         if isinstance(default, bool):
-            result[name] = value.lower() in ("", "1", "true", "yes")
+            if value.lower() not in _BOOLS:
+                raise ConfigError(f"config argument {name}={value!r} is not a boolean")
+            result[name] = _BOOLS[value.lower()]
         else:
             result[name] = type(default)(value)
     return result
@@ -95,23 +100,44 @@ def eval_set(families: tuple[str, ...], size: int) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({"families": families, "size": size})
 
 
+_AT_LEAST_ONE = (
+    "steps",
+    "batch_size",
+    "n_rollouts",
+    "task.train_size",
+    "base.steps",
+    "base.batch_size",
+    "base.data_size",
+    "base.report_size",
+    "rl.updates_per_batch",
+    "eval.k",
+    "eval.every",
+    "checkpoint_every",
+)
+_POSITIVE = ("base.lr", "rl.lr", "rl.temperature", "eval.temperature", "rl.grad_clip")
+_NON_NEGATIVE = ("rl.clip_eps", "rl.kl_coef", "rl.weight_decay", "base.weight_decay")
+
+
+def _get(c: ml_collections.ConfigDict, dotted: str):
+    for part in dotted.split("."):
+        c = c[part]
+    return c
+
+
 def validate(c: ml_collections.ConfigDict, pool_size: int) -> None:
     """Checks the values no type check can catch; raises ConfigError naming the problem."""
-    for name in (
-        "steps",
-        "batch_size",
-        "n_rollouts",
-        "task.train_size",
-        "base.steps",
-        "eval.k",
-        "eval.every",
-        "checkpoint_every",
-    ):
-        value = c
-        for part in name.split("."):
-            value = value[part]
-        if value < 1:
-            raise ConfigError(f"config.{name} must be >= 1, got {value}")
+    for name in _AT_LEAST_ONE:
+        if _get(c, name) < 1:
+            raise ConfigError(f"config.{name} must be >= 1, got {_get(c, name)}")
+    for name in _POSITIVE:
+        if not _get(c, name) > 0:
+            raise ConfigError(f"config.{name} must be > 0, got {_get(c, name)}")
+    for name in _NON_NEGATIVE:
+        if _get(c, name) < 0:
+            raise ConfigError(f"config.{name} must be >= 0, got {_get(c, name)}")
+    for name, spec in c.task.eval_sets.items():
+        if spec.size < 1:
+            raise ConfigError(f"config.task.eval_sets.{name}.size must be >= 1, got {spec.size}")
     if c.n_rollouts < 2:
         raise ConfigError(
             f"config.n_rollouts must be >= 2 for group-normalised advantages, got {c.n_rollouts}"

@@ -53,6 +53,7 @@ def grpo_loss(
     }
     if kl_coef > 0:
         log_r = token_logprobs(ref_params, cfg, batch.tokens, temperature) - logp_NxL
+        log_r = jnp.where(batch.mask > 0, log_r, 0.0)  # off-completion values can overflow exp()
         kl = token_mean(jnp.exp(log_r) - log_r - 1)
         loss = loss + kl_coef * kl
         metrics["kl"] = kl

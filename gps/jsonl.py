@@ -16,7 +16,16 @@ class JsonlLog:
         if not os.path.exists(self.path):
             return []
         with open(self.path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            lines = [line for line in f if line.strip()]
+        records = []
+        for i, line in enumerate(lines):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if i < len(lines) - 1:
+                    raise
+                # A run killed mid-write leaves a partial last line: it is logged again on resume.
+        return records
 
     def rewind(self, last_step: int) -> None:
         """Drops records of steps after `last_step` (a resumed run logs them again)."""

@@ -20,10 +20,10 @@ NEVER_PREDICTED = (PAD, BOS)
 class ModelConfig:
     vocab_size: int
     max_len: int  # longest sequence (prompt + completion) the positional table covers
-    d_model: int = 128
-    n_layers: int = 4
-    n_heads: int = 4
-    d_ff: int = 512
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_ff: int
 
     def __post_init__(self):
         if self.d_model % self.n_heads:

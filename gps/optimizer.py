@@ -10,7 +10,6 @@ def make_optimizer(
     grad_clip: float = 1.0,
     warmup_steps: int = 0,
     decay_steps: int = 0,
-    b2: float = 0.999,
 ) -> optax.GradientTransformation:
     """Linear warm-up to `lr`, then constant, or cosine decay to lr/10 over `decay_steps` if > 0."""
     if decay_steps:
@@ -21,5 +20,5 @@ def make_optimizer(
         schedule = lr
     return optax.chain(
         optax.clip_by_global_norm(grad_clip),
-        optax.adamw(schedule, b2=b2, weight_decay=weight_decay),
+        optax.adamw(schedule, weight_decay=weight_decay),
     )

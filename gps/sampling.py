@@ -65,6 +65,7 @@ def sample(
             else jax.random.categorical(jax.random.fold_in(key, t), logp_BxV)
         )
         in_prompt_B = t + 1 < prompt_len_B
+        done_B = done_B | (t + 1 >= prompt_len_B + max_new)  # the same budget for every prompt
         generating_B = ~in_prompt_B & ~done_B
         token_B = jnp.where(in_prompt_B, buf[:, t + 1], jnp.where(done_B, PAD, drawn_B))
         buf = buf.at[:, t + 1].set(token_B)

@@ -22,6 +22,7 @@ from gps.evaluation import evaluate, pass_rate_report
 from gps.jsonl import JsonlLog
 from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
+from gps.provenance import code_version
 from gps.rollout import RolloutEngine, Rollouts
 from gps.selectors import Pool, check_selector_name, make_selector
 from gps.tasks import Problem, get_task
@@ -56,16 +57,16 @@ def build(config) -> Setup:
             for name, spec in config.task.eval_sets.items()
         }
         warmup_problems = task.make_split(config.seed, "warmup", config.base.data_size, families)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+        tokenizer = CharTokenizer()
+        prompt_len = task.max_prompt_len + 1  # + BOS
+        max_new = task.max_completion_len + 1  # + EOS
+        model_cfg = ModelConfig(
+            vocab_size=tokenizer.vocab_size, max_len=prompt_len + max_new, **config.model.to_dict()
+        )
+    except (TypeError, ValueError) as e:  # unknown task, bad task options or model shape
+        raise ConfigError(f"config.task/config.model: {e}") from None
     config_lib.validate(config, len(pool))
     check_selector_name(config.selector.name)
-    tokenizer = CharTokenizer()
-    prompt_len = task.max_prompt_len + 1  # + BOS
-    max_new = task.max_completion_len + 1  # + EOS
-    model_cfg = ModelConfig(
-        vocab_size=tokenizer.vocab_size, max_len=prompt_len + max_new, **config.model.to_dict()
-    )
     shortest = min(len(p.prompt) for p in pool + sum(eval_sets.values(), []))
     engine = RolloutEngine(
         task,
@@ -115,12 +116,33 @@ def _rollout_batch(rollouts: Rollouts) -> grpo.RolloutBatch:
     return grpo.RolloutBatch(s.tokens, s.logprobs, s.mask, advantages.astype(np.float32))
 
 
+def _state(params, opt_state, selector_state, rollout_key, step, rollouts, wall_s) -> dict:
+    """Everything a resume needs, as one pytree of arrays (the checkpoint's layout)."""
+    return {
+        "params": params,
+        "opt_state": opt_state,
+        "selector": selector_state,
+        "key": jax.random.key_data(rollout_key),  # the rollout stream; per-step keys fold in step
+        "step": np.asarray(step),
+        "rollouts": np.asarray(rollouts),
+        "wall_s": np.asarray(wall_s),
+    }
+
+
+def _comparable(config_dict: dict) -> dict:
+    """A config as far as resuming is concerned: where the base cache lives does not matter."""
+    return {
+        **config_dict,
+        "base": {k: v for k, v in config_dict["base"].items() if k != "cache_dir"},
+    }
+
+
 def _write_config(config, workdir: str) -> None:
     path = os.path.join(workdir, "config.json")
     text = config.to_json(indent=1, sort_keys=True)
     if os.path.exists(path):
         with open(path) as f:
-            if json.load(f) != json.loads(text):
+            if _comparable(json.load(f)) != _comparable(json.loads(text)):
                 raise ConfigError(
                     f"{workdir} holds a run with a different config ({path}); use another workdir"
                 )
@@ -142,15 +164,15 @@ def train(config, workdir: str, log=print) -> dict:
     # A fresh copy on the device: `update` donates params (the base stays the KL reference) and
     # jit sees the same committed layout at step 1 as later (else it compiles twice).
     policy = jax.device_put(jax.tree.map(jnp.copy, base_params), jax.devices()[0])
-    state = {
-        "params": policy,
-        "opt_state": jax.device_put(optimizer.init(policy), jax.devices()[0]),
-        "selector": selector.init(setup.keys["select"]),
-        "key": jax.random.key_data(setup.keys["rollout"]),
-        "step": np.asarray(0),
-        "rollouts": np.asarray(0),
-        "wall_s": np.asarray(0.0),
-    }
+    state = _state(
+        policy,
+        jax.device_put(optimizer.init(policy), jax.devices()[0]),
+        selector.init(setup.keys["select"]),
+        setup.keys["rollout"],
+        step=0,
+        rollouts=0,
+        wall_s=0.0,
+    )
     metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
     eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
     ckpt = Checkpointer(workdir)
@@ -263,21 +285,14 @@ def train(config, workdir: str, log=print) -> dict:
         if step % config.checkpoint_every == 0 or step == config.steps:
             ckpt.save(
                 step,
-                {
-                    "params": params,
-                    "opt_state": opt_state,
-                    "selector": sel_state,
-                    "key": jax.random.key_data(rollout_key),
-                    "step": np.asarray(step),
-                    "rollouts": np.asarray(rollouts_total),
-                    "wall_s": np.asarray(wall_s),
-                },
+                _state(params, opt_state, sel_state, rollout_key, step, rollouts_total, wall_s),
             )
 
     final = eval_log.read()
     if not final or final[-1]["step"] != step:
         final.append(run_eval(step))
     summary = {
+        "code": code_version(),
         "steps": step,
         "rollouts": rollouts_total,
         "wall_s": wall_s,

@@ -23,6 +23,7 @@ import optax
 from gps import checkpoint
 from gps.model import ModelConfig, Transformer, init_params
 from gps.optimizer import make_optimizer
+from gps.provenance import code_version
 from gps.tasks import ALPHABET, Problem, Task
 from gps.tokenizer import CharTokenizer
 
@@ -72,7 +73,7 @@ def train_base(
 ):
     """Runs the warm-up from scratch; returns (params, losses)."""
     rng = np.random.default_rng(seed)
-    params = init_params(model_cfg, key)
+    params = jax.device_put(init_params(model_cfg, key), jax.devices()[0])  # as RL's policy
     optimizer = make_optimizer(
         base_cfg.lr,
         weight_decay=base_cfg.weight_decay,
@@ -96,15 +97,20 @@ def train_base(
     return params, losses
 
 
-def cache_dir(config, model_cfg: ModelConfig) -> tuple[str, dict]:
-    """Where the base for this config lives: keyed by everything that determines it."""
+WARMUP_VERSION = 1  # bump when the warm-up, tokenizer or task generators change what is learnt
+
+
+def base_entry(config, model_cfg: ModelConfig) -> tuple[str, dict]:
+    """(cache folder, key) of the base for this config: keyed by what determines its params."""
     keyed = {
+        "version": WARMUP_VERSION,
         "seed": config.seed,
-        "task": config.task.to_dict(),
+        "task": {k: config.task[k] for k in ("name", "options", "train_families")},
         "model": dataclasses.asdict(model_cfg),
         "alphabet": ALPHABET,
-        "base": {k: v for k, v in config.base.to_dict().items() if k != "cache_dir"},
+        "base": {k: v for k, v in config.base.items() if k not in ("cache_dir", "report_size")},
     }
+    keyed = json.loads(json.dumps(keyed, default=lambda x: x.to_dict()))
     digest = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
     return os.path.join(
         os.path.expanduser(config.base.cache_dir), f"{config.task.name}-seed{config.seed}-{digest}"
@@ -117,7 +123,7 @@ def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, re
     The cache entry is written to a temporary folder and renamed into place, so an
     interrupted warm-up never leaves a half-written base behind.
     """
-    path, keyed = cache_dir(config, model_cfg)
+    path, keyed = base_entry(config, model_cfg)
     template = jax.eval_shape(lambda: init_params(model_cfg, key))
     if os.path.exists(os.path.join(path, "base.json")):
         log(f"base model: cached at {path}")
@@ -139,11 +145,18 @@ def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, re
     checkpoint.save_tree(os.path.join(tmp, "params"), params)
     with open(os.path.join(tmp, "base.json"), "w") as f:
         json.dump(
-            {"config": keyed, "losses": losses, "train_s": train_s, "pass_rates": report},
+            {
+                "config": keyed,
+                "code": code_version(),
+                "losses": losses,
+                "train_s": train_s,
+                "pass_rates": report,
+            },
             f,
             indent=1,
         )
-    if not os.path.exists(path):  # another process may have cached the same base meanwhile
+    if not os.path.exists(os.path.join(path, "base.json")):  # else another process cached it
+        shutil.rmtree(path, ignore_errors=True)  # a stale entry left by an older interrupted run
         os.replace(tmp, path)
     shutil.rmtree(tmp, ignore_errors=True)
     return params, path
