@@ -149,6 +149,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     setup = trainer.build(_CONFIG.value)
     params, _ = trainer.base_model(setup, log=lambda *a: None)
+    params = jax.device_put(params, jax.devices()[0])  # committed, as in the trainer (one compile)
     key = jax.random.key(0)
     print(
         json.dumps(
