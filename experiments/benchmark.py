@@ -69,7 +69,7 @@ def grpo_step_breakdown(setup, params, key) -> dict:
     optimizer = make_optimizer(
         cfg.rl.lr, weight_decay=cfg.rl.weight_decay, grad_clip=cfg.rl.grad_clip
     )
-    opt_state = optimizer.init(params)
+    opt_state = jax.device_put(optimizer.init(params), jax.devices()[0])  # as in the trainer
     totals = {"select_s": 0.0, "sample_s": 0.0, "reward_s": 0.0, "update_s": 0.0, "step_s": 0.0}
     for step in range(_STEPS.value + 1):
         k = jax.random.fold_in(key, step)
