@@ -3,6 +3,7 @@
 import logging as py_logging
 import os
 import sys
+import threading
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -19,9 +20,13 @@ flags.mark_flags_as_required(["config", "workdir"])
 def fail(message: str) -> None:
     """One line on stderr, exit 2. os._exit skips interpreter teardown, where orbax's background
     threads would print tracebacks of their own after a failed restore; logs are already closed."""
+    threading.excepthook = sys.unraisablehook = lambda *_: None  # racing orbax threads
     print(f"error: {message}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # nothing printed after the error line: it stays the last one
+    os.dup2(devnull, 2)
     os._exit(2)
 
 
