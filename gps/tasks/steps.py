@@ -1,4 +1,4 @@
-"""Step chains "a op b=c,a op b=c,..." shared by both task families.
+"""Step chains "a op b=c,a op b=c,...": Arithmetic writes them, Countdown enumerates them.
 
 Numbers are written canonically: no leading zeros, no "-0", and at most 18
 digits, so that `int()` is always cheap and safe on model output.
@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 _NUM = r"0|-?[1-9][0-9]{0,17}"  # [0-9], not \d: \d also matches non-ASCII digits
 _NUM_RE = re.compile(_NUM)
-_STEP_RE = re.compile(rf"({_NUM})([-+*/])({_NUM})=({_NUM})")
 
 
 class Step(NamedTuple):
@@ -41,18 +40,6 @@ def apply_op(a: int, op: str, b: int) -> int | None:
 def parse_int(text: str) -> int | None:
     """The canonical integer `text`, or None if it is not one."""
     return int(text) if _NUM_RE.fullmatch(text) else None
-
-
-def parse_steps(chain: str) -> list[Step] | None:
-    """Parse comma-separated steps; None if any part is malformed (incl. empty)."""
-    steps = []
-    for part in chain.split(","):
-        match = _STEP_RE.fullmatch(part)
-        if match is None:
-            return None
-        a, op, b, c = match.groups()
-        steps.append(Step(int(a), op, int(b), int(c)))
-    return steps
 
 
 def format_steps(steps: Iterable[Step]) -> str:
