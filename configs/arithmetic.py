@@ -22,7 +22,7 @@ def get_config(arg=None):
         tuple(f"arith-{k}x{d}" for k in (2, 3, 4) for d in (1, 2)), 256
     )
     c.task.eval_sets.hard = config_lib.eval_set(("arith-4x2", "arith-3x2"), 256)
-    c.selector.name = arg.selector
+    c.selector = config_lib.selector_config(arg.selector)
     if arg.smoke:
         config_lib.apply_smoke(c)
     return c

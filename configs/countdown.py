@@ -18,7 +18,7 @@ def get_config(arg=None):
     c.task.train_families = ("cd3", "cd4")
     c.task.eval_sets.cd34 = config_lib.eval_set(("cd3", "cd4"), 256)
     c.task.eval_sets.cd4 = config_lib.eval_set(("cd4",), 256)
-    c.selector.name = arg.selector
+    c.selector = config_lib.selector_config(arg.selector)
     if arg.smoke:
         config_lib.apply_smoke(c)
     return c

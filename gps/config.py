@@ -3,6 +3,7 @@
 import ml_collections
 
 from gps.errors import ConfigError
+from gps.selectors.presets import selector_config
 
 
 _BOOLS = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -70,8 +71,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.rl.grad_clip = 1.0
     c.rl.weight_decay = 0.0
 
-    c.selector = ml_collections.ConfigDict()
-    c.selector.name = "uniform"
+    c.selector = selector_config("uniform")  # config files replace it with the named preset
 
     c.eval = ml_collections.ConfigDict()
     c.eval.every = 25  # RL steps between evaluations (also at step 0 and at the end)

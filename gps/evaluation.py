@@ -15,8 +15,9 @@ def evaluate(
     k: int,
     temperature: float,
     key,
-) -> dict[str, float]:
-    results = {}
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Metrics per eval set, and each set's per-prompt success rate over the k samples."""
+    results, rates = {}, {}
     for i, (name, problems) in enumerate(sorted(eval_sets.items())):
         sampled = engine.generate(
             params, problems, k, jax.random.fold_in(key, 2 * i), temperature=temperature
@@ -27,7 +28,8 @@ def evaluate(
         results[f"{name}/mean@{k}"] = float(sampled.rewards_PxN.mean())
         results[f"{name}/pass@{k}"] = float((sampled.successes > 0).mean())
         results[f"{name}/greedy"] = float(greedy.rewards_PxN.mean())
-    return results
+        rates[name] = sampled.rewards_PxN.mean(axis=1)
+    return results, rates
 
 
 def pass_rate_report(successes: np.ndarray, n: int) -> dict:

@@ -91,3 +91,19 @@ class RolloutEngine:
 def _pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
     """Pads the leading axis to `rows` by repeating the first row (keeps the shape static)."""
     return x if len(x) == rows else np.concatenate([x, np.repeat(x[:1], rows - len(x), axis=0)])
+
+
+def take_prompts(parts: list[Rollouts], prompts: np.ndarray) -> Rollouts:
+    """The rollouts of the given prompts (rows of the concatenated `parts`), in that order."""
+    n = parts[0].rewards_PxN.shape[1]
+    rewards = np.concatenate([p.rewards_PxN for p in parts])
+    rows = (np.asarray(prompts)[:, None] * n + np.arange(n)).reshape(-1)
+    samples = Samples(*(np.concatenate(xs)[rows] for xs in zip(*(p.samples for p in parts))))
+    completions = sum((p.completions for p in parts), [])
+    return Rollouts(
+        samples,
+        rewards[prompts],
+        [completions[r] for r in rows],
+        sample_s=sum(p.sample_s for p in parts),
+        verify_s=sum(p.verify_s for p in parts),
+    )

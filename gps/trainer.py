@@ -24,11 +24,18 @@ from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
 from gps.provenance import code_version
 from gps.rollout import RolloutEngine, Rollouts
-from gps.selectors import Pool, check_selector_name, make_selector
+from gps.selectors import SELECTORS, Pool, make_selector
+from gps.selectors.diagnostics import prediction_metrics
 from gps.tasks import Problem, get_task
 from gps.tokenizer import CharTokenizer
 
-STREAMS = ("base", "rollout", "select", "eval")  # independent PRNG streams split from the seed
+STREAMS = (
+    "base",
+    "rollout",
+    "select",
+    "eval",
+    "predict",
+)  # independent PRNG streams split from the seed
 
 
 @dataclasses.dataclass
@@ -66,7 +73,7 @@ def build(config) -> Setup:
     except (TypeError, ValueError) as e:  # unknown task, bad task options or model shape
         raise ConfigError(f"config.task/config.model: {e}") from None
     config_lib.validate(config, len(pool))
-    check_selector_name(config.selector.name)
+    SELECTORS.get(config.selector.name)
     shortest = min(len(p.prompt) for p in pool + sum(eval_sets.values(), []))
     engine = RolloutEngine(
         task,
@@ -129,12 +136,11 @@ def _state(params, opt_state, selector_state, rollout_key, step, rollouts, wall_
     }
 
 
-def _comparable(config_dict: dict) -> dict:
-    """A config as far as resuming is concerned: where the base cache lives does not matter."""
-    return {
-        **config_dict,
-        "base": {k: v for k, v in config_dict["base"].items() if k != "cache_dir"},
-    }
+def _comparable(config_dict):
+    """A config as far as resuming is concerned: where caches live does not matter."""
+    if not isinstance(config_dict, dict):
+        return config_dict
+    return {k: _comparable(v) for k, v in config_dict.items() if k != "cache_dir"}
 
 
 def _write_config(config, workdir: str) -> None:
@@ -157,7 +163,12 @@ def train(config, workdir: str, log=print) -> dict:
     os.makedirs(workdir, exist_ok=True)
     _write_config(config, workdir)
     base_params, base_path = base_model(setup, log)
-    selector = make_selector(config.selector, Pool(tuple(p.text for p in setup.pool)))
+    selector = make_selector(
+        config.selector,
+        Pool(tuple(p.text for p in setup.pool)),
+        batch_size=config.batch_size,
+        n_rollouts=config.n_rollouts,
+    )
     optimizer = make_optimizer(
         config.rl.lr, weight_decay=config.rl.weight_decay, grad_clip=config.rl.grad_clip
     )
@@ -201,7 +212,7 @@ def train(config, workdir: str, log=print) -> dict:
 
     def run_eval(step):
         start = time.time()
-        results = evaluate(
+        results, rates = evaluate(
             setup.engine,
             params,
             setup.eval_sets,
@@ -209,11 +220,19 @@ def train(config, workdir: str, log=print) -> dict:
             temperature=config.eval.temperature,
             key=jax.random.fold_in(setup.keys["eval"], step),
         )
+        names = sorted(setup.eval_sets)  # held-out prompts: never in the selector's pool
+        predicted = selector.predict_unseen(
+            sel_state,
+            jax.random.fold_in(setup.keys["predict"], step),
+            [p.text for name in names for p in setup.eval_sets[name]],
+        )
+        observed = np.concatenate([rates[name] for name in names])
         record = {
             "step": step,
             "rollouts": rollouts_total,
             "wall_s": wall_s,
             **results,
+            **prediction_metrics(predicted, observed, prefix="eval_pred"),
             "eval_s": time.time() - start,
         }
         eval_log.append(record)
@@ -227,9 +246,11 @@ def train(config, workdir: str, log=print) -> dict:
         start = time.time()
         # Selection (may generate rollouts itself, e.g. dynamic sampling).
         selection = selector.select(
-            sel_state, jax.random.fold_in(setup.keys["select"], step), config.batch_size, rollout_fn
+            sel_state, jax.random.fold_in(setup.keys["select"], step), rollout_fn
         )
         selector_s = time.time() - start
+        if selection.note:
+            log(f"step {step + 1}: {selection.note}")
         # Rollouts and verification.
         rollouts = selection.rollouts
         if rollouts is None:
@@ -257,6 +278,8 @@ def train(config, workdir: str, log=print) -> dict:
         sel_state = selector.update(
             sel_state, selection.indices, successes, np.full_like(successes, config.n_rollouts)
         )
+        jax.block_until_ready(sel_state)
+        selector_s += time.time() - updated_at
         step += 1
         rollouts_total += rollouts.rewards_PxN.size + selection.extra_rollouts
         step_s = time.time() - start
@@ -267,6 +290,8 @@ def train(config, workdir: str, log=print) -> dict:
             "rollouts": rollouts_total,
             "effective_ratio": float(informative.mean()),
             "train_success": float(rollouts.rewards_PxN.mean()),
+            **prediction_metrics(selection.predictions, successes / config.n_rollouts),
+            **selection.info,
             "completion_len": float(rollouts.samples.mask.sum(1).mean()),
             "selector_s": selector_s,
             "sample_s": rollouts.sample_s,

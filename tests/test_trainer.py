@@ -18,6 +18,7 @@ from gps.tasks import Countdown
 from gps.trainer import base_model, build, train
 
 COUNTDOWN = os.path.join(ROOT, "configs", "countdown.py")
+SELECTORS = ("uniform", "mopps", "gps", "ds")
 METRIC_KEYS = {
     "step",
     "rollouts",
@@ -53,9 +54,11 @@ def _logs(workdir):
     }
 
 
-def _countdown_smoke(cache_dir, steps=4):
-    config = load_config(COUNTDOWN, "smoke")
+def _countdown_smoke(cache_dir, steps=4, selector="uniform"):
+    config = load_config(COUNTDOWN, f"smoke,selector={selector}")
     config.base.cache_dir = cache_dir
+    if "embedding" in config.selector:
+        config.selector.embedding.cache_dir = os.path.join(cache_dir, "embeddings")
     config.steps = steps
     return config
 
@@ -162,11 +165,33 @@ def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_pat
     assert _untimed(summary["initial_eval"]) == _untimed(evals[0])
 
 
-@pytest.fixture(scope="module")
-def resume_runs(tmp_path_factory, shared_base_cache):
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_every_selector_runs_end_to_end(selector, shared_base_cache, tmp_path):
+    """Each selector trains in smoke mode; predictor diagnostics are logged (null without a
+    model) and every generated rollout is counted (DS generates more than it trains on)."""
+    config = _countdown_smoke(shared_base_cache, steps=3, selector=selector)
+    train(config, str(tmp_path), log=_quiet)
+    metrics = _read_jsonl(tmp_path / "metrics.jsonl")
+    per_step = config.batch_size * config.n_rollouts
+    counted = [r["rollouts"] for r in metrics]
+    for r in metrics:
+        assert METRIC_KEYS | {"pred_spearman", "pred_mae"} <= set(r)
+        assert (r["pred_mae"] is None) == (selector in ("uniform", "ds"))
+    if selector == "ds":
+        assert all(c >= (i + 1) * per_step for i, c in enumerate(counted))
+        assert counted[0] == metrics[0]["ds_rounds"] * per_step  # round size = B prompts
+    else:
+        assert counted == [(i + 1) * per_step for i in range(config.steps)]
+    for r in _read_jsonl(tmp_path / "eval.jsonl"):
+        assert {"eval_pred_spearman", "eval_pred_mae"} <= set(r)
+        assert (r["eval_pred_mae"] is None) == (selector != "gps")  # only GPS generalises
+
+
+@pytest.fixture(scope="module", params=SELECTORS)
+def resume_runs(request, tmp_path_factory, shared_base_cache):
     """Run A: 4 uninterrupted steps. Run B: same config, preempted in step 4 (after the step-2
     checkpoint and step-3 logs), then resumed to completion. Records saved states and jit caches."""
-    config = _countdown_smoke(shared_base_cache, steps=4)
+    config = _countdown_smoke(shared_base_cache, steps=4, selector=request.param)
     assert config.checkpoint_every == 2 and config.eval.every == 2
     root = tmp_path_factory.mktemp("resume")
     runs = {"config": config, "a": str(root / "a"), "b": str(root / "b")}
@@ -334,11 +359,10 @@ def test_cli_corrupt_checkpoint(damage, resume_runs, tmp_path_factory):
                 damaged += 1
     assert damaged
     config = resume_runs["config"]
-    result = _run_cli(
-        [f"--config={COUNTDOWN}:smoke", f"--config.steps={config.steps}"],
-        workdir,
-        config.base.cache_dir,
-    )
+    args = [f"--config={COUNTDOWN}:smoke,selector={config.selector.name}"]
+    if "embedding" in config.selector:
+        args.append(f"--config.selector.embedding.cache_dir={config.selector.embedding.cache_dir}")
+    result = _run_cli(args + [f"--config.steps={config.steps}"], workdir, config.base.cache_dir)
     _assert_clean_failure(result, "checkpoint")
     assert "different config" not in result.stderr
     for name, content in before.items():

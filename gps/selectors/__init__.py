@@ -1,13 +1,20 @@
-"""Prompt selectors behind one interface; importing a module registers its selector."""
+"""Prompt selectors behind one interface; importing a module registers what it defines."""
 
-from gps.selectors import uniform  # noqa: F401  (registers "uniform")
-from gps.selectors.base import (
-    Pool,
-    Selection,
-    Selector,
-    check_selector_name,
-    make_selector,
-    register,
-)
+from gps.selectors import dynamic, gps_predictor, predictive  # noqa: F401  (registration)
+from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs
+from gps.selectors.base import SELECTORS, Pool, Selection, Selector, make_selector
+from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel
+from gps.selectors.presets import selector_config
 
-__all__ = ["Pool", "Selection", "Selector", "check_selector_name", "make_selector", "register"]
+__all__ = [
+    "ACQUISITIONS",
+    "DIFFICULTY_MODELS",
+    "SELECTORS",
+    "AcquisitionInputs",
+    "DifficultyModel",
+    "Pool",
+    "Selection",
+    "Selector",
+    "make_selector",
+    "selector_config",
+]

@@ -1,11 +1,11 @@
 """The selector interface (method.md §2) and its registry.
 
-A selector is stateless code over explicit state: `init` makes the state (a pytree
-of arrays, checkpointed with the run), `select` returns B distinct pool indices
-(and, when it has a difficulty model, the predicted success rate of each, made
-before any rollout), `update` folds in the observed (indices, successes, trials).
-Selectors that must look at the policy (Dynamic Sampling) call `rollout_fn`; the
-rollouts they return are used for the update and counted in the run's cost.
+A selector is code over explicit state: `init` makes the state (a pytree of arrays,
+checkpointed with the run), `select` returns B distinct pool indices (and, when it has a
+difficulty model, the success rate it predicted for each, before any rollout), `update`
+folds in the observed (indices, successes, trials). Selectors that must look at the
+policy (Dynamic Sampling) call `rollout_fn`; the rollouts they return are used for the
+update, and every rollout they generate is counted in the run's cost.
 """
 
 import abc
@@ -15,40 +15,53 @@ from typing import Any, Callable
 import numpy as np
 
 from gps.errors import ConfigError
+from gps.registry import Registry
 
 State = Any  # a pytree of arrays
 RolloutFn = Callable[[np.ndarray, Any], Any]  # (pool indices, key) -> gps.rollout.Rollouts
+
+SELECTORS = Registry("selector")
 
 
 @dataclasses.dataclass
 class Selection:
     indices: np.ndarray  # [B] distinct pool indices
-    predictions: np.ndarray | None = None  # [B] predicted success rate, None without a model
+    predictions: np.ndarray | None = None  # [B] predicted success rates; None without a model
     rollouts: Any = None  # Rollouts of `indices` when the selector already generated them
     extra_rollouts: int = 0  # rollouts generated while selecting and not used for the update
+    info: dict = dataclasses.field(default_factory=dict)  # per-step numbers for metrics.jsonl
+    note: str | None = None  # a message for the run's log (e.g. a fallback was taken)
 
 
 @dataclasses.dataclass(frozen=True)
 class Pool:
-    """What a selector may know about the prompts: their count and texts (for embeddings)."""
+    """What a selector may know about the prompts: their texts, and optionally precomputed
+    embeddings (else the selector embeds the texts if it needs to)."""
 
     texts: tuple[str, ...]
+    embeddings: np.ndarray | None = None
 
     @property
     def size(self) -> int:
-        return len(self.texts)
+        return len(self.texts) if self.embeddings is None else len(self.embeddings)
 
 
 class Selector(abc.ABC):
-    def __init__(self, config, pool: Pool):
+    def __init__(self, config, pool: Pool, *, batch_size: int, n_rollouts: int):
+        if batch_size > pool.size:
+            raise ConfigError(
+                f"batch size {batch_size} is larger than the prompt pool ({pool.size})"
+            )
         self.config = config
         self.pool = pool
+        self.batch_size = batch_size
+        self.n_rollouts = n_rollouts
 
     @abc.abstractmethod
     def init(self, key) -> State: ...
 
     @abc.abstractmethod
-    def select(self, state: State, key, batch_size: int, rollout_fn: RolloutFn) -> Selection: ...
+    def select(self, state: State, key, rollout_fn: RolloutFn) -> Selection: ...
 
     def update(
         self, state: State, indices: np.ndarray, successes: np.ndarray, trials: np.ndarray
@@ -56,26 +69,11 @@ class Selector(abc.ABC):
         """Default: nothing to learn."""
         return state
 
-
-_REGISTRY: dict[str, type[Selector]] = {}
-
-
-def register(name: str):
-    def wrap(cls):
-        if name in _REGISTRY:
-            raise ValueError(f"selector {name!r} is registered twice")
-        _REGISTRY[name] = cls
-        return cls
-
-    return wrap
+    def predict_unseen(self, state: State, key, texts) -> np.ndarray | None:
+        """Predicted success rates of prompts outside the pool; None if it cannot say."""
+        return None
 
 
-def check_selector_name(name: str) -> None:
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown selector {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-
-
-def make_selector(config, pool: Pool) -> Selector:
+def make_selector(config, pool: Pool, *, batch_size: int, n_rollouts: int) -> Selector:
     """Builds the selector named by `config.name`; unknown names list the known ones."""
-    check_selector_name(config.name)
-    return _REGISTRY[config.name](config, pool)
+    return SELECTORS.get(config.name)(config, pool, batch_size=batch_size, n_rollouts=n_rollouts)

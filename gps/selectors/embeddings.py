@@ -1,0 +1,54 @@
+"""Prompt embeddings for difficulty models and diversity: WordLlama, computed once and cached.
+
+WordLlama (static token embeddings, 256-d; the paper's choice) ships its weights in the
+package, so it loads offline. Embeddings are cached per pool under `cache_dir`, keyed by
+the texts and the embedder's settings. `standardize` centres on the pool mean and
+rescales to unit norm: raw WordLlama vectors of templated prompts are all ~0.8 cosine
+apart, and centring makes cosine distance reflect what differs between prompts.
+"""
+
+import hashlib
+import os
+
+import numpy as np
+
+EMBEDDERS = ("wordllama",)
+
+
+def _wordllama(dim: int):
+    import wordllama  # imported on first use: only GPS-style selectors need it
+
+    return wordllama.WordLlama.load(
+        cache_dir=os.path.dirname(wordllama.__file__),
+        disable_download=True,
+        trunc_dim=dim if dim < 256 else None,
+    )
+
+
+def embed(texts, dim: int = 256) -> np.ndarray:
+    """[N, dim] float32 WordLlama embeddings (unit norm) of `texts`."""
+    if not 1 <= dim <= 256:
+        raise ValueError(f"embedding dim must be in 1..256 (WordLlama), got {dim}")
+    return np.asarray(_wordllama(dim).embed(list(texts), norm=True), np.float32)
+
+
+def cached_embed(texts, dim: int, cache_dir: str) -> np.ndarray:
+    """`embed`, read from (or written atomically to) `cache_dir` when it holds these texts."""
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    path = os.path.join(cache_dir, f"wordllama-{dim}-{len(texts)}-{digest}.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    vectors = embed(texts, dim)
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}.npy"
+    np.save(tmp, vectors)
+    os.replace(tmp, path)
+    return vectors
+
+
+def standardize(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Centres on `mean` (the pool's) and rescales each row to unit norm."""
+    centred = vectors - mean
+    return (centred / np.maximum(np.linalg.norm(centred, axis=-1, keepdims=True), 1e-6)).astype(
+        np.float32
+    )
