@@ -38,6 +38,12 @@ def needs_predictions(inputs: AcquisitionInputs, name: str) -> jax.Array:
     return inputs.predictions
 
 
+def random_subset(key, n: int, k: int) -> jax.Array:
+    """k distinct indices of range(n), uniformly: the top k of n uniform draws. O(n log k),
+    unlike `jax.random.choice(replace=False)`, which permutes all n (slow for n ~ 1e6)."""
+    return jax.lax.top_k(jax.random.uniform(key, (n,)), k)[1]
+
+
 def _tie_break(key, n: int) -> jax.Array:
     """A tiny key-dependent jitter: equal scores are broken at random, not by position."""
     return 1e-6 * jax.random.uniform(key, (n,))
@@ -51,7 +57,7 @@ def intermediate_difficulty(predictions: jax.Array, target: float) -> jax.Array:
 @ACQUISITIONS.register("uniform")
 def uniform(key, inputs, batch_size, cfg):
     """B candidates uniformly at random without replacement (method.md §2.1)."""
-    return jax.random.choice(key, inputs.candidates.shape[0], (batch_size,), replace=False)
+    return random_subset(key, inputs.candidates.shape[0], batch_size)
 
 
 @ACQUISITIONS.register("topk")
@@ -72,11 +78,6 @@ def threshold(key, inputs, batch_size, cfg):
     # In-band candidates score in (0, 1] in random order; the others below 0 by distance.
     score = jnp.where(in_band, jax.random.uniform(key, gamma.shape, minval=1e-3), -outside)
     return jax.lax.top_k(score, batch_size)[1]
-
-
-def cosine_distance(a: jax.Array, b: jax.Array) -> jax.Array:
-    """1 − cos between rows of unit-norm `a` [..., D] and `b` [M, D] -> [..., M]."""
-    return 1.0 - a @ b.T
 
 
 @ACQUISITIONS.register("diverse")
@@ -104,15 +105,17 @@ def diverse(key, inputs, batch_size, cfg):
     emb = inputs.embeddings[positions]
     base = u
     if cfg.inter_step and inputs.history is not None:
+        # mean_h (1 − e·h) = 1 − e·centroid: one dot product per candidate.
         mask = inputs.history_mask.astype(emb.dtype)
-        to_history = (cosine_distance(emb, inputs.history) * mask).sum(-1)
-        base = base + cfg.diversity * to_history / jnp.maximum(mask.sum(), 1.0)
+        centroid = (inputs.history * mask[:, None]).sum(0) / jnp.maximum(mask.sum(), 1.0)
+        to_history = jnp.where(mask.any(), 1.0 - emb @ centroid, 0.0)
+        base = base + cfg.diversity * to_history
 
     def add_one(carry, _):
-        chosen, dispersion = carry
+        chosen, dispersion = carry  # dispersion: Σ_{τ'∈S} d(τ, τ') for every candidate τ
         gain = base + cfg.diversity * dispersion / max(batch_size - 1, 1)
         best = jnp.argmax(jnp.where(chosen, -jnp.inf, gain))
-        dispersion = dispersion + cosine_distance(emb[best], emb)
+        dispersion = dispersion + 1.0 - emb @ emb[best]
         return (chosen.at[best].set(True), dispersion), best
 
     start = (jnp.zeros(u.shape[0], bool), jnp.zeros(u.shape[0], emb.dtype))

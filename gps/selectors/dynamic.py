@@ -12,6 +12,7 @@ import numpy as np
 
 from gps.errors import ConfigError
 from gps.rollout import take_prompts
+from gps.selectors.acquisition import random_subset
 from gps.selectors.base import SELECTORS, Selection, Selector
 
 
@@ -30,11 +31,12 @@ class DynamicSampling(Selector):
     def select(self, state, key, rollout_fn):
         b, n = self.batch_size, self.n_rollouts
         round_size = min(self.config.round_size or b, self.pool.size)
-        order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 0), self.pool.size))
+        most = min(round_size * self.config.max_rounds, self.pool.size)  # prompts it may draw
+        order = np.asarray(random_subset(jax.random.fold_in(key, 0), self.pool.size, most))
         drawn, parts, kept, rounds = [], [], [], 0
         while len(kept) < b and rounds < self.config.max_rounds:
             start = rounds * round_size
-            if start >= self.pool.size:
+            if start >= most:
                 break
             indices = order[start : start + round_size]
             rollouts = rollout_fn(indices, jax.random.fold_in(key, rounds + 1))

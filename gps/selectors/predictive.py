@@ -15,7 +15,7 @@ import ml_collections
 import numpy as np
 
 from gps.selectors import embeddings as embeddings_lib
-from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs
+from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs, random_subset
 from gps.selectors.base import SELECTORS, Selection, Selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS
 
@@ -69,9 +69,7 @@ class PredictiveSelector(Selector):
     def _select_fn(self, state, key):
         k_candidates, k_predict, k_acquire = jax.random.split(key, 3)
         if self.candidates:
-            candidates = jax.random.choice(
-                k_candidates, self.pool.size, (self.candidates,), replace=False
-            )
+            candidates = random_subset(k_candidates, self.pool.size, self.candidates)
         else:
             candidates = jnp.arange(self.pool.size)
         embeddings = history = history_mask = None

@@ -1,0 +1,103 @@
+"""Selector benchmark: `select` + `update` time per step over large pools, for every selector.
+
+  python -m experiments.selector_benchmark [--pools=10000,100000,1000000] [--batch=256]
+  python -m experiments.selector_benchmark --runs=workdirs/a,workdirs/b   # share in real runs
+
+Pools are synthetic: random 256-d embeddings stand in for precomputed WordLlama ones, and
+success counts are drawn at random (the selectors' work does not depend on their values).
+DS's timing covers its selection logic only, with a stand-in rollout function; its real
+cost is the rollouts it generates, which runs count in `rollouts`. With --runs, prints each
+run's selector share of step time from its metrics.jsonl (medians over steps after the
+first, which includes compilation). One JSON object per line.
+"""
+
+import json
+import os
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+
+from gps.rollout import Rollouts
+from gps.sampling import Samples
+from gps.selectors import SELECTORS, Pool, make_selector, selector_config
+
+_POOLS = flags.DEFINE_list("pools", ["10000", "100000", "1000000"], "Pool sizes.")
+_BATCH = flags.DEFINE_integer("batch", 256, "Prompts per step (B).")
+_STEPS = flags.DEFINE_integer("steps", 5, "Timed steps (after 2 warm-up steps).")
+_SELECTORS = flags.DEFINE_list("selectors", None, "Selectors (default: all registered).")
+_RUNS = flags.DEFINE_list("runs", None, "Workdirs: report their selector share of step time.")
+N_ROLLOUTS, DIM = 8, 256
+
+
+def _stand_in_rollouts(rng):
+    def rollout_fn(indices, key):
+        rewards = (rng.uniform(size=(len(indices), N_ROLLOUTS)) < 0.3).astype(np.float32)
+        rows = len(indices) * N_ROLLOUTS
+        samples = Samples(*(np.zeros((rows, 1), np.float32) for _ in range(3)))
+        return Rollouts(samples, rewards, [""] * rows)
+
+    return rollout_fn
+
+
+def time_selector(name: str, pool: Pool, batch: int, steps: int) -> dict:
+    rng = np.random.default_rng(0)
+    start = time.time()
+    selector = make_selector(selector_config(name), pool, batch_size=batch, n_rollouts=N_ROLLOUTS)
+    state = jax.block_until_ready(selector.init(jax.random.key(0)))
+    build_s = time.time() - start
+    rollout_fn, times = _stand_in_rollouts(rng), []
+    for step in range(steps + 2):
+        start = time.time()
+        selection = selector.select(state, jax.random.key(step), rollout_fn)
+        successes = rng.binomial(N_ROLLOUTS, 0.3, size=batch)
+        state = selector.update(state, selection.indices, successes, np.full(batch, N_ROLLOUTS))
+        jax.block_until_ready(state)
+        times.append(time.time() - start)
+    timed = np.array(times[2:])
+    return {
+        "bench": "selector",
+        "selector": name,
+        "pool": pool.size,
+        "batch": batch,
+        "select_update_s": float(np.median(timed)),
+        "max_s": float(timed.max()),
+        "build_s": build_s,
+        "device": jax.devices()[0].device_kind,
+    }
+
+
+def run_share(workdir: str) -> dict:
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()][1:]
+    with open(os.path.join(workdir, "config.json")) as f:
+        name = json.load(f)["selector"]["name"]
+    selector_s = float(np.median([r["selector_s"] for r in rows]))
+    step_s = float(np.median([r["step_s"] for r in rows]))
+    return {
+        "bench": "selector_share",
+        "run": workdir,
+        "selector": name,
+        "selector_s": selector_s,
+        "step_s": step_s,
+        "share": selector_s / step_s,
+    }
+
+
+def main(argv):
+    del argv
+    if _RUNS.value:
+        for workdir in _RUNS.value:
+            print(json.dumps(run_share(workdir)), flush=True)
+        return
+    rng = np.random.default_rng(0)
+    for size in map(int, _POOLS.value):
+        embeddings = rng.normal(size=(size, DIM)).astype(np.float32)
+        pool = Pool(tuple(map(str, range(size))), embeddings)
+        for name in _SELECTORS.value or SELECTORS.names():
+            print(json.dumps(time_selector(name, pool, _BATCH.value, _STEPS.value)), flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)
