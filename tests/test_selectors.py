@@ -1,5 +1,7 @@
 """Selectors: MoPPS posterior, SVI sanity, the GPS predictor, acquisitions, DS accounting."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -11,6 +13,7 @@ import pytest
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.optim import optax_to_numpyro
 
+from conftest import ROOT
 from gps.errors import ConfigError
 from gps.rollout import Rollouts
 from gps.sampling import Samples
@@ -301,3 +304,21 @@ def test_ds_falls_back_when_the_pool_is_too_hard():
     assert selection.info["ds_fallback"] and "uninformative" in selection.note
     assert len(calls) == selector.config.max_rounds and len(set(selection.indices.tolist())) == 8
     assert selection.extra_rollouts == (sum(calls) - 8) * N_ROLLOUTS
+
+
+def test_readme_acquisition_example_runs():
+    """The README's "Adding an acquisition function" example registers and selects as described."""
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    section = readme[readme.index("### Adding an acquisition function") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
+    if "uncertain" not in ACQUISITIONS.names():
+        exec(code, {})
+    embeddings, direction = _pool(size=200)
+    cfg = selector_config("gps")
+    cfg.acquisition.power = 1.0
+    cfg.acquisition.name = "uncertain"
+    pool = Pool(tuple(map(str, range(200))), embeddings)
+    selector = make_selector(cfg, pool, batch_size=B, n_rollouts=N_ROLLOUTS)
+    state = selector.init(jax.random.key(0))
+    selection = selector.select(state, jax.random.key(1), None)
+    assert len(set(selection.indices.tolist())) == B and selection.predictions.shape == (B,)

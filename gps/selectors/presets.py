@@ -58,10 +58,13 @@ def selector_config(name: str) -> ml_collections.ConfigDict:
         {"name": "wordllama", "dim": 256, "cache_dir": "cache/embeddings"}
     )
     if name == "mopps":
-        c.candidates = 8
+        c.candidates = 8  # ts_ratio of the reference countdown scripts
         c.model = _models("beta")
         c.acquisition = _acquisition("topk")
     elif name == "gps":
+        # Fresh random candidates each step, as MoPPS: over the whole pool the greedy picks
+        # the same prompts step after step and the policy memorises them (measured).
+        c.candidates = 8
         c.model = _models("gps")
         c.acquisition = _acquisition("diverse", diversity=0.1)
     else:
