@@ -12,12 +12,13 @@ import time
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from gps import config as config_lib
 from gps import grpo, warmup
 from gps.checkpoint import Checkpointer
-from gps.errors import ConfigError
+from gps.errors import CheckpointError, ConfigError
 from gps.evaluation import evaluate, pass_rate_report
 from gps.jsonl import JsonlLog
 from gps.model import ModelConfig, count_params
@@ -157,12 +158,9 @@ def _write_config(config, workdir: str) -> None:
         f.write(text)
 
 
-def train(config, workdir: str, log=print) -> dict:
-    """Runs (or resumes) one RL run in `workdir`; returns the summary."""
-    setup = build(config)
-    os.makedirs(workdir, exist_ok=True)
-    _write_config(config, workdir)
-    base_params, base_path = base_model(setup, log)
+def _start(setup: Setup, base_params):
+    """The selector, the RL optimizer and the run's state at step 0 (also a restore template)."""
+    config = setup.config
     selector = make_selector(
         config.selector,
         Pool(tuple(p.text for p in setup.pool)),
@@ -184,6 +182,40 @@ def train(config, workdir: str, log=print) -> dict:
         rollouts=0,
         wall_s=0.0,
     )
+    return selector, optimizer, state
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    setup: Setup
+    params: object  # the policy at the latest checkpoint
+    selector: object
+    selector_state: object
+    step: int
+
+
+def load_run(workdir: str, log=print) -> TrainedRun:
+    """A run's policy and selector at its latest checkpoint, rebuilt from its config.json."""
+    with open(os.path.join(workdir, "config.json")) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    setup = build(config)
+    base_params, _ = base_model(setup, log)
+    selector, _, template = _start(setup, base_params)
+    ckpt = Checkpointer(workdir)
+    latest = ckpt.latest_step()
+    if latest is None:
+        raise CheckpointError(f"{workdir} has no checkpoint")
+    state = ckpt.restore(latest, template)
+    return TrainedRun(setup, state["params"], selector, state["selector"], latest)
+
+
+def train(config, workdir: str, log=print) -> dict:
+    """Runs (or resumes) one RL run in `workdir`; returns the summary."""
+    setup = build(config)
+    os.makedirs(workdir, exist_ok=True)
+    _write_config(config, workdir)
+    base_params, base_path = base_model(setup, log)
+    selector, optimizer, state = _start(setup, base_params)
     metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
     eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
     ckpt = Checkpointer(workdir)

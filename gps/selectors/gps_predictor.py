@@ -39,7 +39,7 @@ class SetEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, embeddings, rates, mask):  # [..., B, D], [..., B], [..., B]
-        h = jnp.concatenate([embeddings, rates[..., None]], axis=-1)
+        h = jnp.concatenate([_unit_scale(embeddings), rates[..., None]], axis=-1)
         for _ in range(self.layers):
             h = nn.gelu(nn.Dense(self.hidden)(h))
         weight = mask[..., None].astype(h.dtype)
@@ -67,13 +67,19 @@ class Decoder(nn.Module):
         return self.logits(self.project(embeddings), z)
 
     def project(self, embeddings):
-        return self.from_embedding(embeddings)
+        return self.from_embedding(_unit_scale(embeddings))
 
     def logits(self, projected, z):
         h = nn.gelu(projected + self.from_z(z))
         for layer in self.body:
             h = nn.gelu(layer(h))
         return self.out(h)[..., 0]
+
+
+def _unit_scale(embeddings):
+    """Unit-norm embeddings rescaled to unit-variance coordinates, the scale Dense layers'
+    initialisation assumes (else the networks start nearly blind to the embedding)."""
+    return embeddings * jnp.sqrt(embeddings.shape[-1]).astype(embeddings.dtype)
 
 
 def _rates(successes, trials):

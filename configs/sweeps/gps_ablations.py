@@ -1,0 +1,28 @@
+"""GPS ablations (method.md §2.4) on countdown, 3 seeds, against default GPS.
+
+No diversity (λ_div = 0), no inter-step term, a deterministic latent, M ∈ {1, 4, 16}
+(4 is the default), γ* ∈ {0.3, 0.5, 0.7} (0.5 is the default).
+"""
+
+from experiments.sweeps import Sweep, chain, cross, product
+
+_ACQ, _GPS = "config.selector.acquisition", "config.selector.model.gps"
+
+
+def get_sweep():
+    gps = [{"selector": "gps"}]
+    return Sweep(
+        name="gps_ablations",
+        configs=("configs/countdown.py",),
+        settings=tuple(
+            chain(
+                gps,
+                cross(gps, product(**{f"{_ACQ}.diversity": [0.0]})),
+                cross(gps, product(**{f"{_ACQ}.inter_step": [False]})),
+                cross(gps, product(**{f"{_GPS}.latent": ["deterministic"]})),
+                cross(gps, product(**{f"{_GPS}.samples": [1, 16]})),
+                cross(gps, product(**{f"{_ACQ}.target": [0.3, 0.7]})),
+            )
+        ),
+        seeds=(0, 1, 2),
+    )

@@ -1,0 +1,157 @@
+"""Sweeps: many runs of run.py from one definition, resumable, in parallel worker processes.
+
+The command line is `experiments/sweep.py`. A sweep file defines `get_sweep()` returning a `Sweep`: config files (one per task) ×
+settings (built with `product` / `zip_` / `chain`) × seeds. A setting's keys are either
+config-file arguments (`selector`, `smoke`) or, prefixed `config.`, dotted overrides
+(`config.rl.lr`), exactly as on the run.py command line. Each run gets its own workdir,
+named from its settings. A finished run (summary.json present) is skipped when the sweep
+starts again; a half-finished one resumes from its checkpoint (run.py does that).
+"""
+
+import dataclasses
+import importlib.util
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from gps.errors import ConfigError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # run.py and configs/ live here
+
+
+def product(**axes) -> list[dict]:
+    """Every combination of the axes' values: product(a=[1, 2], b=[3]) -> [{a:1,b:3}, {a:2,b:3}]."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*axes.values())]
+
+
+def zip_(**axes) -> list[dict]:
+    """The axes' values side by side; all axes must have the same length."""
+    lengths = {len(v) for v in axes.values()}
+    if len(lengths) > 1:
+        raise ConfigError(
+            f"zip_ axes have different lengths: {dict((k, len(v)) for k, v in axes.items())}"
+        )
+    names = list(axes)
+    return [dict(zip(names, values)) for values in zip(*axes.values())]
+
+
+def chain(*settings_lists: list[dict]) -> list[dict]:
+    """Concatenation of setting lists (e.g. several ablations, one after the other)."""
+    return [s for settings in settings_lists for s in settings]
+
+
+def cross(*settings_lists: list[dict]) -> list[dict]:
+    """The product of setting lists, merging their dicts."""
+    return [
+        {k: v for part in parts for k, v in part.items()}
+        for parts in itertools.product(*settings_lists)
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    name: str
+    configs: tuple[str, ...]  # config files, one per task
+    settings: tuple[dict, ...] = ({},)
+    seeds: tuple[int, ...] = (0,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    config: str  # config file
+    args: tuple[tuple[str, object], ...]  # config-file arguments
+    overrides: tuple[tuple[str, object], ...]  # dotted overrides, seed included
+    workdir: str
+    method: str  # label for reports: selector name, plus what else the setting changes
+
+    def command(self, python: str = sys.executable) -> list[str]:
+        arg = ",".join(f"{k}={_text(v)}" for k, v in self.args)
+        cmd = [python, "run.py", f"--config={self.config}" + (f":{arg}" if arg else "")]
+        cmd += [f"--config.{k}={_text(v)}" for k, v in self.overrides]
+        return cmd + [f"--workdir={self.workdir}"]
+
+
+def _text(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return "(" + ",".join(map(str, value)) + (",)" if len(value) == 1 else ")")
+    return str(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.,=+-]+", "_", text)
+
+
+def expand(sweep: Sweep, root: str) -> list[Run]:
+    """All runs of a sweep, in a stable order (config, setting, seed); workdirs are absolute."""
+    root, runs = os.path.abspath(root), []
+    for config, setting, seed in itertools.product(sweep.configs, sweep.settings, sweep.seeds):
+        args = tuple((k, v) for k, v in setting.items() if not k.startswith("config."))
+        changed = tuple(
+            (k[len("config.") :], v) for k, v in setting.items() if k.startswith("config.")
+        )
+        if any(k == "seed" for k, _ in changed):
+            raise ConfigError("set seeds with Sweep(seeds=...), not as a setting")
+        task = os.path.splitext(os.path.basename(config))[0]
+        parts = [f"{k}={_text(v)}" for k, v in args + changed]
+        name = _slug(",".join(parts) or "default")
+        method = _slug(
+            "-".join(
+                [dict(args).get("selector", "default")]
+                + [f"{k.split('.')[-1]}={_text(v)}" for k, v in changed]
+            )
+        )
+        runs.append(
+            Run(
+                config=config,
+                args=args,
+                overrides=changed + (("seed", seed),),
+                workdir=os.path.join(root, sweep.name, task, name, f"seed{seed}"),
+                method=method,
+            )
+        )
+    workdirs = [r.workdir for r in runs]
+    if len(set(workdirs)) != len(workdirs):
+        raise ConfigError(f"sweep {sweep.name!r} has duplicate runs")
+    return runs
+
+
+def load_sweep(path: str) -> Sweep:
+    spec = importlib.util.spec_from_file_location("_sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_sweep()
+
+
+def is_finished(run: Run) -> bool:
+    return os.path.exists(os.path.join(run.workdir, "summary.json"))
+
+
+def execute(run: Run, python: str = sys.executable) -> int:
+    """Runs (or resumes) one run, its output appended to WORKDIR/log.txt; returns the exit code."""
+    os.makedirs(run.workdir, exist_ok=True)
+    with open(os.path.join(run.workdir, "sweep.json"), "w") as f:
+        json.dump({"method": run.method, "command": run.command(python)}, f)
+    with open(os.path.join(run.workdir, "log.txt"), "a") as log:
+        return subprocess.call(run.command(python), stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def run_sweep(runs: list[Run], workers: int, python: str = sys.executable, out=print) -> dict:
+    """Executes the unfinished runs with `workers` in parallel; prints progress; returns counts."""
+    todo = [r for r in runs if not is_finished(r)]
+    out(f"{len(runs)} runs: {len(runs) - len(todo)} finished, {len(todo)} to run")
+    failed, start = [], time.time()
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # threads waiting on subprocesses
+        futures = {pool.submit(execute, r, python): r for r in todo}
+        for done, future in enumerate(as_completed(futures), 1):
+            run, code = futures[future], future.result()
+            if code != 0:
+                failed.append(run)
+            status = "ok" if code == 0 else f"FAILED (exit {code}; see {run.workdir}/log.txt)"
+            out(f"[{done}/{len(todo)} {time.time() - start:.0f}s] {run.workdir}: {status}")
+    return {"runs": len(runs), "ran": len(todo), "failed": len(failed)}

@@ -1,0 +1,44 @@
+"""Test-time allocation: greedy equals brute force; accuracy from drawn samples."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from gps.allocation import best_of_accuracy, expected_solved, greedy_allocation
+
+
+def _brute_force(predicted, budget, minimum):
+    best = -1.0
+    for counts in itertools.product(range(minimum, budget + 1), repeat=len(predicted)):
+        if sum(counts) == budget:
+            best = max(best, expected_solved(predicted, np.array(counts)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("minimum", [0, 1])
+def test_greedy_matches_brute_force(seed, minimum):
+    rng = np.random.default_rng(seed)
+    predicted = rng.uniform(size=4) ** 2
+    budget = int(rng.integers(4, 10))
+    counts = greedy_allocation(predicted, budget, minimum)
+    assert counts.sum() == budget and counts.min() >= minimum
+    assert expected_solved(predicted, counts) == pytest.approx(
+        _brute_force(predicted, budget, minimum)
+    )
+
+
+def test_greedy_skips_hopeless_and_certain_prompts():
+    counts = greedy_allocation(np.array([0.0, 1.0, 0.3, 0.05]), budget=8)
+    assert counts[0] == 0 and counts[1] <= 1 and counts[2] > counts[3] > 0
+
+
+def test_best_of_accuracy_counts_only_the_allocated_samples():
+    correct = np.array([[False, True], [True, False], [False, False]])
+    assert best_of_accuracy(correct, np.array([1, 1, 2])) == pytest.approx(1 / 3)
+    assert best_of_accuracy(correct, np.array([2, 1, 0])) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="exceeds"):
+        best_of_accuracy(correct, np.array([3, 0, 0]))
+    with pytest.raises(ValueError, match="below"):
+        greedy_allocation(np.array([0.5, 0.5]), budget=1, minimum=1)

@@ -1,0 +1,92 @@
+"""Sweeps: the expander, skip/resume of finished and interrupted runs, a smoke sweep end to end."""
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+
+from conftest import ROOT
+from experiments.sweeps import Sweep, chain, cross, expand, load_sweep, product, run_sweep, zip_
+from gps.errors import ConfigError
+
+
+def test_product_zip_chain_cross():
+    assert product(a=[1, 2], b=["x"]) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
+    assert zip_(a=[1, 2], b=[3, 4]) == [{"a": 1, "b": 3}, {"a": 2, "b": 4}]
+    assert chain([{"a": 1}], [{"b": 2}]) == [{"a": 1}, {"b": 2}]
+    assert cross([{"a": 1}, {"a": 2}], [{"b": 3}]) == [{"a": 1, "b": 3}, {"a": 2, "b": 3}]
+    with pytest.raises(ConfigError, match="different lengths"):
+        zip_(a=[1, 2], b=[3])
+
+
+def test_expand_names_runs_and_splits_args_from_overrides(tmp_path):
+    sweep = Sweep(
+        name="s",
+        configs=("configs/countdown.py", "configs/arithmetic.py"),
+        settings=tuple(product(selector=["gps"], **{"config.rl.lr": [1e-4, 3e-4]})),
+        seeds=(0, 1),
+    )
+    runs = expand(sweep, str(tmp_path))
+    assert len(runs) == 2 * 2 * 2
+    first = runs[0]
+    assert first.args == (("selector", "gps"),)
+    assert first.overrides == (("rl.lr", 1e-4), ("seed", 0))
+    assert first.workdir == str(
+        tmp_path / "s" / "countdown" / "selector=gps,rl.lr=0.0001" / "seed0"
+    )
+    assert first.method == "gps-lr=0.0001"
+    assert first.command("python")[1:] == [
+        "run.py",
+        "--config=configs/countdown.py:selector=gps",
+        "--config.rl.lr=0.0001",
+        "--config.seed=0",
+        f"--workdir={first.workdir}",
+    ]
+    assert len({r.workdir for r in runs}) == len(runs)
+    with pytest.raises(ConfigError, match="duplicate"):
+        expand(Sweep("d", ("configs/countdown.py",), ({}, {})), str(tmp_path))
+    with pytest.raises(ConfigError, match="seeds"):
+        expand(Sweep("d", ("configs/countdown.py",), ({"config.seed": 3},)), str(tmp_path))
+
+
+def test_every_sweep_file_expands(tmp_path):
+    folder = os.path.join(ROOT, "configs", "sweeps")
+    counts = {
+        name: len(expand(load_sweep(os.path.join(folder, name)), str(tmp_path)))
+        for name in os.listdir(folder)
+        if name.endswith(".py")
+    }
+    assert counts["main.py"] == 2 * 4 * 3  # tasks × selectors × seeds
+    assert counts["gps_ablations.py"] == 8 * 3  # default + 7 ablated settings
+    assert counts["mopps_decay.py"] == 3 * 3
+
+
+def _smoke_runs(root, cache):
+    sweep = load_sweep(os.path.join(ROOT, "configs", "sweeps", "smoke.py"))
+    settings = cross(list(sweep.settings), [{"config.base.cache_dir": cache}])
+    return expand(Sweep(sweep.name, sweep.configs, tuple(settings), sweep.seeds), root)
+
+
+def test_smoke_sweep_runs_then_skips_finished_and_resumes_interrupted(tmp_path, shared_base_cache):
+    runs = _smoke_runs(str(tmp_path), shared_base_cache)
+    lines = []
+    counts = run_sweep(runs, workers=2, python=sys.executable, out=lines.append)
+    assert counts == {"runs": 2, "ran": 2, "failed": 0}, lines
+    for run in runs:
+        assert os.path.exists(os.path.join(run.workdir, "summary.json"))
+        with open(os.path.join(run.workdir, "sweep.json")) as f:
+            assert json.load(f)["method"] == run.method
+    # Interrupt the second run: its summary and last checkpoint are gone, step 2's remains.
+    finished, interrupted = runs
+    untouched = os.path.getmtime(os.path.join(finished.workdir, "summary.json"))
+    os.remove(os.path.join(interrupted.workdir, "summary.json"))
+    checkpoints = os.path.join(interrupted.workdir, "checkpoints")
+    shutil.rmtree(os.path.join(checkpoints, max(os.listdir(checkpoints), key=int)))
+    counts = run_sweep(runs, workers=2, python=sys.executable, out=lines.append)
+    assert counts == {"runs": 2, "ran": 1, "failed": 0}
+    assert os.path.getmtime(os.path.join(finished.workdir, "summary.json")) == untouched
+    with open(os.path.join(interrupted.workdir, "log.txt")) as f:
+        assert "resumed from step 2" in f.read()
+    assert os.path.exists(os.path.join(interrupted.workdir, "summary.json"))
