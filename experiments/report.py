@@ -1,0 +1,483 @@
+"""Paper-style tables and plots for a folder of RL runs, from their files alone.
+
+python -m experiments.report RUNS_DIR [--out=DIR] [--target=0.15]
+
+Every folder below RUNS_DIR holding a config.json is a run; unfinished ones (no summary.json) are
+skipped. Runs are grouped by (task, method), the method being sweep.json's label or else the
+selector's name; seeds are the replicates. Writes report.md, report.tex and PNG plots into --out
+(default RUNS_DIR/report).
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+from absl import app, flags
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from scipy import stats
+
+from gps.jsonl import JsonlLog
+
+_OUT = flags.DEFINE_string("out", None, "Output folder (default RUNS_DIR/report).")
+_TARGET = flags.DEFINE_float(
+    "target", None, "Fixed mean@k target (default: mean final mean@k of the uniform runs)."
+)
+
+BASELINES = ("uniform", "ds")
+SMOOTH = 10  # steps in the moving average of per-step curves
+DASH = "—"
+COST_KEYS = ("step", "rollouts", "wall_s")
+# eval.jsonl x key, file name part, axis label
+X_AXES = (
+    ("step", "steps", "RL steps"),
+    ("rollouts", "rollouts", "rollouts"),
+    ("wall_s", "wall", "training wall-clock (s)"),
+)
+DIAGNOSTICS = {
+    "effective_ratio": "effective ratio",
+    "pred_spearman": "pred Spearman (steps)",
+    "eval_pred_spearman": "pred Spearman (evals)",
+    "selector_overhead": "selector overhead",
+}
+LATEX_ESCAPES = {
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "—": "---",
+    "×": r"$\times$",
+    "≥": r"$\geq$",
+    "±": r"$\pm$",
+}
+
+
+@dataclasses.dataclass
+class Run:
+    """One finished run: where it is, how it is grouped, and its logged records."""
+
+    path: str
+    task: str
+    method: str
+    seed: int
+    config: dict
+    evals: list[dict]
+    metrics: list[dict]
+
+    @property
+    def k(self) -> int:
+        return self.config["eval"]["k"]
+
+    @property
+    def eval_sets(self) -> list[str]:
+        return list(self.config["task"]["eval_sets"])
+
+    def mean_key(self, eval_set: str) -> str:
+        """The eval.jsonl key of the primary metric, mean@k, on `eval_set`."""
+        return f"{eval_set}/mean@{self.k}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stat:
+    """A mean ± 95% CI over seeds: one cell that both table writers render."""
+
+    mean: float
+    half: float
+    n: int
+    fmt: str
+
+
+@dataclasses.dataclass
+class Table:
+    """Row data rendered identically as Markdown and as LaTeX."""
+
+    title: str
+    note: str
+    header: list[str]
+    rows: list[list[str | Stat]]
+
+
+# Loading.
+
+
+def read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def method_label(run_dir: str, config: dict) -> str:
+    """The sweep.json label of an ablation run, else the selector's name."""
+    sweep = os.path.join(run_dir, "sweep.json")
+    if os.path.exists(sweep):
+        return read_json(sweep)["method"]
+    return config["selector"]["name"]
+
+
+def load_run(path: str) -> Run:
+    config = read_json(os.path.join(path, "config.json"))
+    return Run(
+        path=path,
+        task=config["task"]["name"],
+        method=method_label(path, config),
+        seed=config["seed"],
+        config=config,
+        evals=JsonlLog(os.path.join(path, "eval.jsonl")).read(),
+        metrics=JsonlLog(os.path.join(path, "metrics.jsonl")).read(),
+    )
+
+
+def load_runs(root: str) -> list[Run]:
+    """Every finished run at any depth below `root`; unfinished ones are skipped with a note."""
+    runs = []
+    for path, dirs, files in os.walk(root):
+        dirs.sort()
+        if "config.json" not in files:
+            continue
+        dirs.clear()  # a run's subfolders (checkpoints) hold no runs
+        if "summary.json" in files:
+            runs.append(load_run(path))
+        else:
+            print(f"skipping unfinished run (no summary.json): {path}")
+    return sorted(runs, key=lambda r: (r.task, r.method, r.seed, r.path))
+
+
+def method_order(method: str) -> tuple:
+    """Sort key: the baselines first, then the other methods alphabetically."""
+    return (BASELINES.index(method) if method in BASELINES else len(BASELINES), method)
+
+
+def group_runs(runs: list[Run]) -> dict[str, dict[str, list[Run]]]:
+    """task -> method -> its runs (the seeds)."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(run.task, {}).setdefault(run.method, []).append(run)
+    return {
+        task: dict(sorted(methods.items(), key=lambda item: method_order(item[0])))
+        for task, methods in sorted(groups.items())
+    }
+
+
+def task_eval_sets(methods: dict[str, list[Run]]) -> list[str]:
+    return list(dict.fromkeys(s for runs in methods.values() for r in runs for s in r.eval_sets))
+
+
+# Aggregation.
+
+
+def mean_ci(values) -> tuple[float, float]:
+    """Mean and Student-t 95% CI half-width over replicates (0 for a single one)."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n < 2:
+        return float(values[0]), 0.0
+    return float(values.mean()), float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
+
+
+def mean_present(values) -> float | None:
+    """Mean of the non-null values; None when all are null."""
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def stat(values, fmt: str = ".3f") -> str | Stat:
+    """A Stat over the non-null values, or a dash when there are none."""
+    values = [v for v in values if v is not None]
+    return Stat(*mean_ci(values), len(values), fmt) if values else DASH
+
+
+def cost_to_target(evals: list[dict], metric: str, target: float) -> dict | None:
+    """Steps, rollouts and wall-clock at the first evaluation whose `metric` is >= target."""
+    for record in evals:
+        if record[metric] >= target:
+            return {key: record[key] for key in COST_KEYS}
+    return None
+
+
+def speedup(baseline_costs: list, method_costs: list, key: str) -> float | None:
+    """Baseline's mean `key`-to-target over the method's, each over its seeds that reached it."""
+    baseline = mean_present([c[key] if c else None for c in baseline_costs])
+    method = mean_present([c[key] if c else None for c in method_costs])
+    if baseline is None or not method:
+        return None
+    return baseline / method
+
+
+def run_diagnostics(run: Run) -> dict[str, float | None]:
+    """Per-run means of the selection diagnostics (nulls ignored)."""
+    later = run.metrics[1:]  # the first step includes compilation
+    overhead = None
+    if later:
+        overhead = float(
+            np.median([m["selector_s"] for m in later]) / np.median([m["step_s"] for m in later])
+        )
+    return {
+        "effective_ratio": mean_present([m["effective_ratio"] for m in run.metrics]),
+        "pred_spearman": mean_present([m.get("pred_spearman") for m in run.metrics]),
+        "eval_pred_spearman": mean_present(
+            [e.get("eval_pred_spearman") for e in run.evals if e["step"] > 0]
+        ),
+        "selector_overhead": overhead,
+    }
+
+
+# Tables.
+
+
+def target_for(methods: dict[str, list[Run]], eval_set: str, fixed: float | None) -> tuple:
+    """The --target and its source, else the uniform seeds' mean final mean@k (None without)."""
+    if fixed is not None:
+        return fixed, "--target"
+    finals = [r.evals[-1][r.mean_key(eval_set)] for r in methods.get("uniform", [])]
+    return mean_present(finals), "mean final accuracy of uniform"
+
+
+def run_costs(runs: list[Run], eval_set: str, target: float | None) -> list[dict | None]:
+    """Each run's cost to reach `target` on the set's mean@k (None: not reached, or no target)."""
+    if target is None:
+        return [None] * len(runs)
+    return [cost_to_target(r.evals, r.mean_key(eval_set), target) for r in runs]
+
+
+def speedup_text(baseline_costs: list, method_costs: list) -> str:
+    """'rollouts× / steps×' speed-up over a baseline, a dash where undefined."""
+    ratios = [speedup(baseline_costs, method_costs, key) for key in ("rollouts", "step")]
+    return " / ".join(DASH if r is None else f"{r:.2f}×" for r in ratios)
+
+
+def eval_set_row(method: str, runs: list[Run], eval_set: str, costs: dict[str, list]) -> list:
+    reached = [c for c in costs[method] if c]
+    return [
+        method,
+        str(len(runs)),
+        stat([r.evals[-1][r.mean_key(eval_set)] for r in runs]),
+        stat([r.evals[-1][f"{eval_set}/greedy"] for r in runs]),
+        f"{len(reached)}/{len(runs)}",
+        stat([c["step"] for c in reached], ".1f"),
+        stat([c["rollouts"] for c in reached], ".0f"),
+        stat([c["wall_s"] for c in reached], ".1f"),
+        *(speedup_text(costs.get(b, []), costs[method]) for b in BASELINES),
+    ]
+
+
+def eval_set_table(
+    task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None
+) -> Table:
+    """Final accuracy, cost to the target and speed-ups on one eval set, a row per method."""
+    methods = {m: [r for r in runs if eval_set in r.eval_sets] for m, runs in methods.items()}
+    methods = {m: runs for m, runs in methods.items() if runs}
+    mean_k = "mean@" + "/".join(
+        str(k) for k in sorted({r.k for rs in methods.values() for r in rs})
+    )
+    target, source = target_for(methods, eval_set, target)
+    costs = {m: run_costs(runs, eval_set, target) for m, runs in methods.items()}
+    if target is None:
+        note = f"No {mean_k} target: no uniform runs; pass --target."
+    else:
+        note = f"Target: {mean_k} ≥ {target:.3f} ({source})."
+    note += (
+        " Final accuracy at the last evaluation; cost to target at the first evaluation at or above"
+        " it, over the seeds that reached it; speed-up = baseline's mean cost / method's."
+        " Mean ± 95% CI (Student t) over seeds."
+    )
+    header = ["method", "seeds", f"final {mean_k}", "final greedy", "reached", "steps to target"]
+    header += ["rollouts to target", "wall-clock to target (s)"]
+    header += [f"speed-up vs {b} (rollouts / steps)" for b in BASELINES]
+    rows = [eval_set_row(m, runs, eval_set, costs) for m, runs in methods.items()]
+    return Table(f"{task} — {eval_set}", note, header, rows)
+
+
+def diagnostics_table(task: str, methods: dict[str, list[Run]]) -> Table:
+    """Selection diagnostics (independent of the eval set), a row per method."""
+    rows = []
+    for method, runs in methods.items():
+        diagnostics = [run_diagnostics(r) for r in runs]
+        rows.append(
+            [method, str(len(runs)), *(stat([d[k] for d in diagnostics]) for k in DIAGNOSTICS)]
+        )
+    note = (
+        "Means over RL steps (effective ratio, pred Spearman) and over evaluations after step 0"
+        " (eval pred Spearman), nulls ignored; selector overhead = median selector_s /"
+        " median step_s over steps after the first. Mean ± 95% CI (Student t) over seeds."
+    )
+    return Table(
+        f"{task} — training diagnostics", note, ["method", "seeds", *DIAGNOSTICS.values()], rows
+    )
+
+
+def latex_escape(text: str) -> str:
+    return "".join(LATEX_ESCAPES.get(c, c) for c in text)
+
+
+def cell_text(cell: str | Stat, latex: bool = False) -> str:
+    """A cell as Markdown, or as LaTeX (a Stat in math mode, text escaped)."""
+    if not isinstance(cell, Stat):
+        return latex_escape(cell) if latex else cell
+    text = f"{cell.mean:{cell.fmt}}"
+    if cell.n > 1:
+        text += (r" \pm " if latex else " ± ") + f"{cell.half:{cell.fmt}}"
+    return f"${text}$" if latex else text
+
+
+def render_markdown(table: Table) -> str:
+    lines = [f"## {table.title}", "", table.note, ""]
+    lines.append("| " + " | ".join(table.header) + " |")
+    lines.append("|" + "---|" * len(table.header))
+    lines += ["| " + " | ".join(cell_text(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def render_latex(table: Table) -> str:
+    def row_line(cells):
+        return " & ".join(cells) + r" \\"
+
+    lines = [rf"\paragraph{{{latex_escape(table.title)}}} {latex_escape(table.note)}", ""]
+    lines += [r"\noindent", rf"\begin{{tabular}}{{l{'r' * (len(table.header) - 1)}}}", r"\hline"]
+    lines += [row_line(latex_escape(h) for h in table.header), r"\hline"]
+    lines += [row_line(cell_text(c, latex=True) for c in row) for row in table.rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+# Plots.
+
+
+def moving_average(values, window: int = SMOOTH) -> np.ndarray:
+    """Trailing moving average over `window` entries, ignoring NaNs (NaN where all are)."""
+    y = np.asarray(values, dtype=float)
+    valid = ~np.isnan(y)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(valid, y, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(valid)])
+    hi = np.arange(1, len(y) + 1)
+    lo = np.maximum(hi - window, 0)
+    n = counts[hi] - counts[lo]
+    return np.divide(sums[hi] - sums[lo], n, out=np.full(len(y), np.nan), where=n > 0)
+
+
+def eval_curve(run: Run, metric: str, x_key: str) -> dict[int, tuple[float, float]]:
+    """step -> (x, metric) over the run's evaluations."""
+    return {e["step"]: (e[x_key], e[metric]) for e in run.evals}
+
+
+def step_curve(run: Run, key: str) -> dict[int, tuple[float, float]]:
+    """step -> (step, moving average of `key`) over the run's RL steps; nulls are NaN."""
+    smoothed = moving_average([np.nan if m.get(key) is None else m[key] for m in run.metrics])
+    return {m["step"]: (m["step"], y) for m, y in zip(run.metrics, smoothed)}
+
+
+def seed_band(curves: list[dict[int, tuple[float, float]]]) -> tuple[np.ndarray, ...]:
+    """Mean x, mean y and 95% CI half-width over seeds, at the steps all seeds share."""
+    points = []
+    for step in sorted(set.intersection(*(set(c) for c in curves))):
+        ys = [c[step][1] for c in curves if not np.isnan(c[step][1])]
+        if ys:
+            points.append((np.mean([c[step][0] for c in curves]), *mean_ci(ys)))
+    return tuple(np.array(column) for column in zip(*points)) if points else ((), (), ())
+
+
+def draw_bands(ax, curves_by_method: dict[str, list], colors: dict[str, str]) -> None:
+    for method, curves in curves_by_method.items():
+        x, mean, half = seed_band(curves) if curves else ((), (), ())
+        if len(x):
+            ax.plot(x, mean, label=method, color=colors[method])
+            ax.fill_between(x, mean - half, mean + half, color=colors[method], alpha=0.2, lw=0)
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize="small")
+
+
+def plot_panels(path: str, panels: list[tuple], xlabel: str, ylabel: str, colors: dict) -> str:
+    """One PNG with a panel per (title, method -> per-seed curves)."""
+    fig = Figure(figsize=(5 * len(panels), 3.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, (title, curves_by_method) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        draw_bands(ax, curves_by_method, colors)
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_task(task: str, methods: dict[str, list[Run]], out: str) -> list[str]:
+    """Accuracy vs steps, rollouts and wall-clock; smoothed effective ratio and pred Spearman."""
+    colors = {m: f"C{i}" for i, m in enumerate(methods)}
+    paths = []
+    for x_key, name, xlabel in X_AXES:
+        panels = [
+            (
+                f"{task}: {s}",
+                {
+                    m: [eval_curve(r, r.mean_key(s), x_key) for r in rs if s in r.eval_sets]
+                    for m, rs in methods.items()
+                },
+            )
+            for s in task_eval_sets(methods)
+        ]
+        path = os.path.join(out, f"{task}_accuracy_vs_{name}.png")
+        paths.append(plot_panels(path, panels, xlabel, "accuracy (mean@k)", colors))
+    for key in ("effective_ratio", "pred_spearman"):
+        title = f"{task}: {SMOOTH}-step moving average"
+        panels = [(title, {m: [step_curve(r, key) for r in rs] for m, rs in methods.items()})]
+        path = os.path.join(out, f"{task}_{key}.png")
+        paths.append(plot_panels(path, panels, "RL steps", key.replace("_", " "), colors))
+    return paths
+
+
+# Report.
+
+
+def runs_header(root: str, groups: dict[str, dict[str, list[Run]]]) -> str:
+    lines = [f"# Report: {root}", "", "Finished runs found, by task and method:", ""]
+    for task, methods in groups.items():
+        for method, runs in methods.items():
+            seeds = ", ".join(str(r.seed) for r in runs)
+            paths = ", ".join(f"`{os.path.relpath(r.path, root)}`" for r in runs)
+            lines.append(f"- {task} / {method}: seeds {seeds} ({paths})")
+            if len({r.seed for r in runs}) < len(runs):
+                lines[-1] += " — repeated seeds: label differing configs with sweep.json"
+    return "\n".join(lines)
+
+
+def plots_section(task: str, paths: list[str]) -> str:
+    images = [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in paths]
+    return "\n\n".join([f"## {task} — plots", *images])
+
+
+def write_report(root: str, runs: list[Run], out: str, target: float | None = None) -> list[str]:
+    """Writes report.md, report.tex and the plots of `runs` into `out`; returns the paths."""
+    groups = group_runs(runs)
+    os.makedirs(out, exist_ok=True)
+    tables, plots = [], []
+    for task, methods in groups.items():
+        tables += [eval_set_table(task, methods, s, target) for s in task_eval_sets(methods)]
+        tables.append(diagnostics_table(task, methods))
+        plots.append((task, plot_task(task, methods, out)))
+    markdown = [runs_header(root, groups), *map(render_markdown, tables)]
+    markdown += [plots_section(task, paths) for task, paths in plots]
+    written = []
+    for name, text in (
+        ("report.md", "\n\n".join(markdown)),
+        ("report.tex", "\n\n".join(map(render_latex, tables))),
+    ):
+        written.append(os.path.join(out, name))
+        with open(written[-1], "w") as f:
+            f.write(text + "\n")
+    return written + [p for _, paths in plots for p in paths]
+
+
+def main(argv):
+    if len(argv) != 2:
+        raise app.UsageError("give one RUNS_DIR")
+    root = argv[1]
+    runs = load_runs(root)
+    if not runs:
+        raise app.UsageError(f"no finished runs below {root}")
+    for path in write_report(root, runs, _OUT.value or os.path.join(root, "report"), _TARGET.value):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
