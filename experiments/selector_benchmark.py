@@ -26,7 +26,9 @@ from gps.selectors import SELECTORS, Pool, make_selector, selector_config
 _POOLS = flags.DEFINE_list("pools", ["10000", "100000", "1000000"], "Pool sizes.")
 _BATCH = flags.DEFINE_integer("batch", 256, "Prompts per step (B).")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps (after 2 warm-up steps).")
-_SELECTORS = flags.DEFINE_list("selectors", None, "Selectors (default: all registered).")
+_SELECTORS = flags.DEFINE_list(
+    "selectors", None, "Selectors (default: all registered, and gps-whole-pool)."
+)
 _RUNS = flags.DEFINE_list("runs", None, "Workdirs: report their selector share of step time.")
 N_ROLLOUTS, DIM = 8, 256
 
@@ -41,10 +43,20 @@ def _stand_in_rollouts(rng):
     return rollout_fn
 
 
-def time_selector(name: str, pool: Pool, batch: int, steps: int) -> dict:
+VARIANTS = {"gps-whole-pool": ("gps", {"candidates": 0})}  # GPS scoring every prompt per step
+
+
+def _config(label: str):
+    name, overrides = VARIANTS.get(label, (label, {}))
+    config = selector_config(name)
+    config.update(overrides)
+    return config
+
+
+def time_selector(label: str, pool: Pool, batch: int, steps: int) -> dict:
     rng = np.random.default_rng(0)
     start = time.time()
-    selector = make_selector(selector_config(name), pool, batch_size=batch, n_rollouts=N_ROLLOUTS)
+    selector = make_selector(_config(label), pool, batch_size=batch, n_rollouts=N_ROLLOUTS)
     state = jax.block_until_ready(selector.init(jax.random.key(0)))
     build_s = time.time() - start
     rollout_fn, times = _stand_in_rollouts(rng), []
@@ -58,7 +70,7 @@ def time_selector(name: str, pool: Pool, batch: int, steps: int) -> dict:
     timed = np.array(times[2:])
     return {
         "bench": "selector",
-        "selector": name,
+        "selector": label,
         "pool": pool.size,
         "batch": batch,
         "select_update_s": float(np.median(timed)),
@@ -95,7 +107,7 @@ def main(argv):
     for size in map(int, _POOLS.value):
         embeddings = rng.normal(size=(size, DIM)).astype(np.float32)
         pool = Pool(tuple(map(str, range(size))), embeddings)
-        for name in _SELECTORS.value or SELECTORS.names():
+        for name in _SELECTORS.value or SELECTORS.names() + list(VARIANTS):
             print(json.dumps(time_selector(name, pool, _BATCH.value, _STEPS.value)), flush=True)
 
 
