@@ -30,6 +30,24 @@ def fail(message: str) -> None:
     os._exit(2)
 
 
+def _closed_loop(value) -> bool:
+    return isinstance(value, RuntimeError) and str(value) == "Event loop is closed"
+
+
+def ignore_closed_loop_errors() -> None:
+    """After a failed orbax restore, tensorstore callbacks that complete late try to schedule
+    onto an event loop orbax has closed. The error surfaces from their threads as an
+    'unraisable' exception whose traceback would print around our error line; it says
+    nothing to the user, so it is dropped (every other unraisable error still prints)."""
+    default = sys.unraisablehook
+
+    def hook(unraisable):
+        if not _closed_loop(unraisable.exc_value):
+            default(unraisable)
+
+    sys.unraisablehook = hook
+
+
 def parse_flags(argv):
     """Flag parsing loads the config file and applies overrides: report bad ones in one line."""
     try:
@@ -50,6 +68,8 @@ def main(argv):
         py_logging.CRITICAL
     )  # orbax's failed reads, reported below
     from gps import report, trainer  # after flag parsing: keeps `--help` fast
+
+    ignore_closed_loop_errors()
 
     try:
         summary = trainer.train(_CONFIG.value, _WORKDIR.value)

@@ -88,9 +88,10 @@ def _slug(text: str) -> str:
 
 
 def expand(sweep: Sweep, root: str) -> list[Run]:
-    """All runs of a sweep, in a stable order (config, setting, seed); workdirs are absolute."""
+    """All runs of a sweep, in a stable order (config, seed, setting: a sweep cut short has
+    every method at the first seeds); workdirs are absolute."""
     root, runs = os.path.abspath(root), []
-    for config, setting, seed in itertools.product(sweep.configs, sweep.settings, sweep.seeds):
+    for config, seed, setting in itertools.product(sweep.configs, sweep.seeds, sweep.settings):
         args = tuple((k, v) for k, v in setting.items() if not k.startswith("config."))
         changed = tuple(
             (k[len("config.") :], v) for k, v in setting.items() if k.startswith("config.")

@@ -40,7 +40,6 @@ class Checkpointer:
         try:
             return self._manager.restore(step, args=ocp.args.StandardRestore(abstract(template)))
         except Exception as e:  # orbax raises many types for a damaged or mismatched checkpoint
-            self._manager.close()  # stop its background threads before the error propagates
             raise _unreadable(f"{self.directory}/{step}", e) from e
 
 
