@@ -7,7 +7,8 @@ total of K·N samples, either K each (uniform) or by greedy marginal gain on GPS
 predicted success rates (gps.allocation). Both are scored on the same drawn samples
 (best-of-k: solved if any allocated sample is correct), so the comparison is paired.
 Also reports the smallest budget at which the predicted allocation matches uniform's
-accuracy. Prints JSON lines and a Markdown table; --out writes both to files.
+accuracy, and the accuracy of the same allocation driven by success rates measured on
+separate samples (an oracle, outside the budget: what a perfect predictor could give). Prints JSON lines and a Markdown table; --out writes both to files.
 """
 
 import json
@@ -26,21 +27,36 @@ _EVAL_SET = flags.DEFINE_string(
 _SIZE = flags.DEFINE_integer("size", 512, "Test prompts.")
 _BUDGETS = flags.DEFINE_list("budgets", ["1", "2", "4"], "Samples per prompt on average (K).")
 _MINIMUM = flags.DEFINE_integer("minimum", 0, "Samples every prompt gets at least.")
+_ORACLE = flags.DEFINE_integer(
+    "oracle",
+    8,
+    "Separate samples per prompt whose success rate drives an oracle allocation "
+    "(not counted in the budget; 0 = none).",
+)
 _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_time.md.")
 MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal accuracy
 
 
-def allocation_report(predicted, correct, budgets, minimum) -> list[dict]:
-    """Uniform vs predicted allocation at each budget K, on the same samples `correct`."""
+def allocation_report(predicted, correct, budgets, minimum, oracle=None) -> list[dict]:
+    """Uniform vs predicted allocation at each budget K, on the same samples `correct`;
+    with `oracle` (success rates measured on separate samples), the same allocation driven
+    by them, as an upper reference for what a predictor could give."""
     n = len(predicted)
     rows = []
     for k in budgets:
         uniform = best_of_accuracy(correct, np.full(n, k))
         counts = greedy_allocation(predicted, k * n, minimum)
+        extra = {}
+        if oracle is not None:
+            oracle_counts = greedy_allocation(oracle, k * n, minimum)
+            extra["oracle_acc"] = best_of_accuracy(
+                correct, np.minimum(oracle_counts, correct.shape[1])
+            )
         matched = [
             f
             for f in MATCH_GRID
-            if best_of_accuracy(correct, greedy_allocation(predicted, int(f * k * n), minimum))
+            if f * k >= minimum  # budgets below `minimum` per prompt are not allocations
+            and best_of_accuracy(correct, greedy_allocation(predicted, int(f * k * n), minimum))
             >= uniform
         ]
         rows.append(
@@ -51,6 +67,7 @@ def allocation_report(predicted, correct, budgets, minimum) -> list[dict]:
                 "max_samples_one_prompt": int(counts.max()),
                 "prompts_without_samples": int((counts == 0).sum()),
                 "budget_to_match_uniform": float(min(matched)) if matched else None,
+                **extra,
             }
         )
     return rows
@@ -59,15 +76,16 @@ def allocation_report(predicted, correct, budgets, minimum) -> list[dict]:
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| K (samples/prompt) | uniform best-of-K | predicted allocation | gain (points) "
-        "| budget to match uniform |",
-        "|---|---|---|---|---|",
+        "| budget to match uniform | oracle-rate allocation |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         match = r["budget_to_match_uniform"]
+        oracle = f"{r['oracle_acc']:.3f}" if "oracle_acc" in r else "—"
         lines.append(
             f"| {r['budget_per_prompt']} | {r['uniform_acc']:.3f} | {r['predicted_acc']:.3f} "
             f"| {100 * (r['predicted_acc'] - r['uniform_acc']):+.1f} "
-            f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} |"
+            f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} | {oracle} |"
         )
     return "\n".join(lines)
 
@@ -97,7 +115,16 @@ def main(argv):
         jax.random.fold_in(key, 1),
         temperature=config.eval.temperature,
     )
-    rows = allocation_report(predicted, samples.rewards_PxN > 0, budgets, _MINIMUM.value)
+    oracle = None
+    if _ORACLE.value:
+        oracle = setup.engine.generate(
+            run.params,
+            problems,
+            _ORACLE.value,
+            jax.random.fold_in(key, 2),
+            temperature=config.eval.temperature,
+        ).rewards_PxN.mean(axis=1)
+    rows = allocation_report(predicted, samples.rewards_PxN > 0, budgets, _MINIMUM.value, oracle)
     header = {
         "run": argv[1],
         "step": run.step,
