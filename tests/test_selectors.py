@@ -256,6 +256,8 @@ def test_unknown_names_list_the_known_ones():
         _selector("gps", embeddings, **{"model.name": "nope"})
     with pytest.raises(ConfigError, match="unknown selector 'nope'.*mopps"):
         selector_config("nope")
+    with pytest.raises(ConfigError, match="unknown selector.embedding.name 'nope'"):
+        _selector("gps", embeddings, **{"embedding.name": "nope"})
     with pytest.raises(ConfigError, match="needs a difficulty model"):
         _selector("uniform", embeddings, **{"acquisition.name": "topk"})
 

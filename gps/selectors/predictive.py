@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from gps.errors import ConfigError
 from gps.selectors import embeddings as embeddings_lib
 from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs, random_subset
 from gps.selectors.base import SELECTORS, Selection, Selector
@@ -49,6 +50,10 @@ class PredictiveSelector(Selector):
 
     def _pool_embeddings(self) -> np.ndarray:
         e = self.config.embedding
+        if e.name not in embeddings_lib.EMBEDDERS:
+            raise ConfigError(
+                f"unknown selector.embedding.name {e.name!r}; known: {embeddings_lib.EMBEDDERS}"
+            )
         raw = self.pool.embeddings
         if raw is None:
             raw = embeddings_lib.cached_embed(self.pool.texts, e.dim, e.cache_dir)
