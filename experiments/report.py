@@ -235,31 +235,54 @@ def target_for(methods: dict[str, list[Run]], eval_set: str, fixed: float | None
     return mean_present(finals), "mean final accuracy of uniform"
 
 
-def run_costs(runs: list[Run], eval_set: str, target: float | None) -> list[dict | None]:
-    """Each run's cost to reach `target` on the set's mean@k (None: not reached, or no target)."""
+def mean_curve(runs: list[Run], eval_set: str) -> list[dict]:
+    """The seeds' mean evaluation curve (mean@k, steps, rollouts, wall-clock) at shared steps."""
+    by_step = [{e["step"]: e for e in r.evals} for r in runs]
+    shared = sorted(set.intersection(*(set(b) for b in by_step)))
+    return [
+        {
+            "value": float(np.mean([b[step][r.mean_key(eval_set)] for b, r in zip(by_step, runs)])),
+            **{key: float(np.mean([b[step][key] for b in by_step])) for key in COST_KEYS},
+        }
+        for step in shared
+    ]
+
+
+def curve_cost(runs: list[Run], eval_set: str, target: float | None) -> dict | None:
+    """Cost to `target` on the seeds' mean curve: a per-seed first crossing would average only
+    the seeds that got lucky (and a method could 'reach' its own mean only on its best seed)."""
     if target is None:
-        return [None] * len(runs)
-    return [cost_to_target(r.evals, r.mean_key(eval_set), target) for r in runs]
+        return None
+    return cost_to_target(mean_curve(runs, eval_set), "value", target)
 
 
-def speedup_text(baseline_costs: list, method_costs: list) -> str:
+def speedup_text(baseline: dict | None, method: dict | None) -> str:
     """'rollouts× / steps×' speed-up over a baseline, a dash where undefined."""
-    ratios = [speedup(baseline_costs, method_costs, key) for key in ("rollouts", "step")]
+    ratios = [speedup([baseline], [method], key) for key in ("rollouts", "step")]
     return " / ".join(DASH if r is None else f"{r:.2f}×" for r in ratios)
 
 
-def eval_set_row(method: str, runs: list[Run], eval_set: str, costs: dict[str, list]) -> list:
-    reached = [c for c in costs[method] if c]
+def _number(cost: dict | None, key: str, fmt: str) -> str:
+    return DASH if cost is None else format(cost[key], fmt)
+
+
+def eval_set_row(method: str, runs: list[Run], eval_set: str, costs: dict, target) -> list:
+    reached = (
+        [cost_to_target(r.evals, r.mean_key(eval_set), target) for r in runs]
+        if (target is not None)
+        else []
+    )
+    cost = costs[method]
     return [
         method,
         str(len(runs)),
         stat([r.evals[-1][r.mean_key(eval_set)] for r in runs]),
         stat([r.evals[-1][f"{eval_set}/greedy"] for r in runs]),
-        f"{len(reached)}/{len(runs)}",
-        stat([c["step"] for c in reached], ".1f"),
-        stat([c["rollouts"] for c in reached], ".0f"),
-        stat([c["wall_s"] for c in reached], ".1f"),
-        *(speedup_text(costs.get(b, []), costs[method]) for b in BASELINES),
+        f"{sum(c is not None for c in reached)}/{len(runs)}",
+        _number(cost, "step", ".0f"),
+        _number(cost, "rollouts", ".0f"),
+        _number(cost, "wall_s", ".1f"),
+        *(speedup_text(costs.get(b), cost) for b in BASELINES),
     ]
 
 
@@ -273,20 +296,21 @@ def eval_set_table(
         str(k) for k in sorted({r.k for rs in methods.values() for r in rs})
     )
     target, source = target_for(methods, eval_set, target)
-    costs = {m: run_costs(runs, eval_set, target) for m, runs in methods.items()}
+    costs = {m: curve_cost(runs, eval_set, target) for m, runs in methods.items()}
     if target is None:
         note = f"No {mean_k} target: no uniform runs; pass --target."
     else:
         note = f"Target: {mean_k} ≥ {target:.3f} ({source})."
     note += (
-        " Final accuracy at the last evaluation; cost to target at the first evaluation at or above"
-        " it, over the seeds that reached it; speed-up = baseline's mean cost / method's."
-        " Mean ± 95% CI (Student t) over seeds."
+        " Final accuracy: at the last evaluation, mean ± 95% CI (Student t) over seeds."
+        " Reached: seeds whose own curve reaches the target. Cost to target: at the first"
+        " evaluation where the seeds' mean curve is at or above it; speed-up = baseline's cost"
+        " / method's."
     )
     header = ["method", "seeds", f"final {mean_k}", "final greedy", "reached", "steps to target"]
     header += ["rollouts to target", "wall-clock to target (s)"]
     header += [f"speed-up vs {b} (rollouts / steps)" for b in BASELINES]
-    rows = [eval_set_row(m, runs, eval_set, costs) for m, runs in methods.items()]
+    rows = [eval_set_row(m, runs, eval_set, costs, target) for m, runs in methods.items()]
     return Table(f"{task} — {eval_set}", note, header, rows)
 
 

@@ -176,16 +176,16 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     ]
     with open(os.path.join(out, "report.md")) as f:
         md = f.read()
-    # Target: uniform's mean final cd34 mean@8, (0.20 + 0.16) / 2. Uniform reaches it at step 30
-    # (3000 rollouts) on seed 0 only; gps at steps 10 and 20 (1000 and 2400 rollouts), not seed 2.
+    # Target: uniform's mean final cd34 mean@8, (0.20 + 0.16) / 2. Seeds' own curves: uniform
+    # seed 0 only, gps seeds 0 and 1. Mean curves: uniform 0.05, 0.09, 0.135, 0.18 -> step 30
+    # (3000 rollouts, 60 s); gps 0.05, 0.137, 0.20 -> step 20 (rollouts (2000 + 2400 + 2000) / 3).
     assert "- countdown / gps: seeds 0, 1, 2" in md
     assert "Target: mean@8 ≥ 0.180 (mean final accuracy of uniform)" in md
     final = f"0.250 ± {t_half([0.30, 0.28, 0.17]):.3f}"
     assert final == "0.250 ± 0.174"
-    steps = f"15.0 ± {t_half([10, 20]):.1f}"
-    gps_row = f"| gps | 3 | {final} | 0.260 ± 0.174 | 2/3 | {steps} | 1700 ± 8894 | 30.0 ± 127.1 |"
-    assert gps_row + " 1.76× / 2.00× | — / — |" in md
-    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 1/2 | 30.0 | 3000 | 60.0 |" in md
+    gps_row = f"| gps | 3 | {final} | 0.260 ± 0.174 | 2/3 | 20 | 2133 | 40.0 |"
+    assert gps_row + " 1.41× / 1.50× | — / — |" in md  # 3000 / 2133.3 rollouts, 30 / 20 steps
+    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 1/2 | 30 | 3000 | 60.0 |" in md
     assert "| gps-nodiv | 1 | 0.100 | 0.110 | 0/1 | — | — | — | — / — | — / — |" in md
     assert "| uniform | 2 | 0.600 ± 0.000 | — | — | 0.100 ± 0.000 |" in md
     assert "| gps | 3 | 0.600 ± 0.000 | 0.200 ± 0.000 | 0.400 ± 0.000 | 0.100 ± 0.000 |" in md
@@ -195,7 +195,7 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     assert tex.count(r"\begin{tabular}") == 3
     assert r"gps & 3 & $0.250 \pm 0.174$" in tex
     assert r"gps-nodiv & 1 & $0.100$" in tex
-    assert r"1.76$\times$ / 2.00$\times$ & --- / ---" in tex
+    assert r"1.41$\times$ / 1.50$\times$ & --- / ---" in tex
 
 
 def test_main_with_fixed_target(runs_dir, tmp_path):
@@ -207,6 +207,6 @@ def test_main_with_fixed_target(runs_dir, tmp_path):
         flags.FLAGS.unparse_flags()
     md = (out / "report.md").read_text()
     assert "Target: mean@8 ≥ 0.150 (--target)" in md
-    # With 0.15, uniform reaches it at steps 20 and 30, gps at 10, 20 and 20.
-    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | 25.0 ± 63.5 |" in md
-    assert "| gps | 3 | 0.250 ± 0.174 | 0.260 ± 0.174 | 3/3 | 16.7 ± 14.3 |" in md
+    # With 0.15 every seed's curve reaches it; the mean curves at steps 30 (uniform), 20 (gps).
+    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | 30 |" in md
+    assert "| gps | 3 | 0.250 ± 0.174 | 0.260 ± 0.174 | 3/3 | 20 |" in md
