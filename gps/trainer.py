@@ -211,6 +211,7 @@ def load_run(workdir: str, log=print) -> TrainedRun:
 
 def train(config, workdir: str, log=print) -> dict:
     """Runs (or resumes) one RL run in `workdir`; returns the summary."""
+    code = code_version()  # what this process runs: HEAD may move while it trains
     setup = build(config)
     os.makedirs(workdir, exist_ok=True)
     _write_config(config, workdir)
@@ -349,7 +350,7 @@ def train(config, workdir: str, log=print) -> dict:
     if not final or final[-1]["step"] != step:
         final.append(run_eval(step))
     summary = {
-        "code": code_version(),
+        "code": code,
         "steps": step,
         "rollouts": rollouts_total,
         "wall_s": wall_s,
