@@ -7,6 +7,7 @@ rescales to unit norm: raw WordLlama vectors of templated prompts are all ~0.8 c
 apart, and centring makes cosine distance reflect what differs between prompts.
 """
 
+import functools
 import hashlib
 import os
 
@@ -15,7 +16,9 @@ import numpy as np
 EMBEDDERS = ("wordllama",)
 
 
+@functools.lru_cache(maxsize=None)
 def _wordllama(dim: int):
+    """The model, loaded from the package's weights once per process."""
     import wordllama  # imported on first use: only GPS-style selectors need it
 
     return wordllama.WordLlama.load(

@@ -108,9 +108,9 @@ class PredictiveSelector(Selector):
     def predict_unseen(self, state, key, texts):
         if self.embeddings is None:
             return None
-        return self.predict_vectors(
-            state, key, embeddings_lib.embed(texts, self.config.embedding.dim)
-        )
+        e = self.config.embedding  # held-out sets are the same at every evaluation: cached
+        vectors = embeddings_lib.cached_embed(texts, e.dim, e.cache_dir)
+        return self.predict_vectors(state, key, vectors)
 
     def predict_vectors(self, state, key, vectors):
         """Predicted success rates of prompts given by raw embeddings (as the pool's)."""
