@@ -197,13 +197,11 @@ def cost_to_target(evals: list[dict], metric: str, target: float) -> dict | None
     return None
 
 
-def speedup(baseline_costs: list, method_costs: list, key: str) -> float | None:
-    """Baseline's mean `key`-to-target over the method's, each over its seeds that reached it."""
-    baseline = mean_present([c[key] if c else None for c in baseline_costs])
-    method = mean_present([c[key] if c else None for c in method_costs])
-    if baseline is None or not method:
+def speedup(baseline: dict | None, method: dict | None, key: str) -> float | None:
+    """Baseline's `key`-to-target over the method's; None if either never reached it."""
+    if baseline is None or not method or not method[key]:
         return None
-    return baseline / method
+    return baseline[key] / method[key]
 
 
 def run_diagnostics(run: Run) -> dict[str, float | None]:
@@ -258,7 +256,7 @@ def curve_cost(runs: list[Run], eval_set: str, target: float | None) -> dict | N
 
 def speedup_text(baseline: dict | None, method: dict | None) -> str:
     """'rollouts× / steps×' speed-up over a baseline, a dash where undefined."""
-    ratios = [speedup([baseline], [method], key) for key in ("rollouts", "step")]
+    ratios = [speedup(baseline, method, key) for key in ("rollouts", "step")]
     return " / ".join(DASH if r is None else f"{r:.2f}×" for r in ratios)
 
 

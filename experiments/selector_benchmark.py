@@ -1,18 +1,15 @@
 """Selector benchmark: `select` + `update` time per step over large pools, for every selector.
 
   python -m experiments.selector_benchmark [--pools=10000,100000,1000000] [--batch=256]
-  python -m experiments.selector_benchmark --runs=workdirs/a,workdirs/b   # share in real runs
 
 Pools are synthetic: random 256-d embeddings stand in for precomputed WordLlama ones, and
 success counts are drawn at random (the selectors' work does not depend on their values).
 DS's timing covers its selection logic only, with a stand-in rollout function; its real
-cost is the rollouts it generates, which runs count in `rollouts`. With --runs, prints each
-run's selector share of step time from its metrics.jsonl (medians over steps after the
-first, which includes compilation). One JSON object per line.
+cost is the rollouts it generates, which runs count in `rollouts`. One JSON object per line.
+A selector's share of the step time in real runs is in `experiments.report`'s diagnostics.
 """
 
 import json
-import os
 import time
 
 import jax
@@ -29,7 +26,6 @@ _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps (after 2 warm-up steps)."
 _SELECTORS = flags.DEFINE_list(
     "selectors", None, "Selectors (default: all registered, and gps-whole-pool)."
 )
-_RUNS = flags.DEFINE_list("runs", None, "Workdirs: report their selector share of step time.")
 N_ROLLOUTS, DIM = 8, 256
 
 
@@ -80,29 +76,8 @@ def time_selector(label: str, pool: Pool, batch: int, steps: int) -> dict:
     }
 
 
-def run_share(workdir: str) -> dict:
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        rows = [json.loads(line) for line in f if line.strip()][1:]
-    with open(os.path.join(workdir, "config.json")) as f:
-        name = json.load(f)["selector"]["name"]
-    selector_s = float(np.median([r["selector_s"] for r in rows]))
-    step_s = float(np.median([r["step_s"] for r in rows]))
-    return {
-        "bench": "selector_share",
-        "run": workdir,
-        "selector": name,
-        "selector_s": selector_s,
-        "step_s": step_s,
-        "share": selector_s / step_s,
-    }
-
-
 def main(argv):
     del argv
-    if _RUNS.value:
-        for workdir in _RUNS.value:
-            print(json.dumps(run_share(workdir)), flush=True)
-        return
     rng = np.random.default_rng(0)
     for size in map(int, _POOLS.value):
         embeddings = rng.normal(size=(size, DIM)).astype(np.float32)
