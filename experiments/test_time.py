@@ -49,9 +49,7 @@ def allocation_report(predicted, correct, budgets, minimum, oracle=None) -> list
         extra = {}
         if oracle is not None:
             oracle_counts = greedy_allocation(oracle, k * n, minimum)
-            extra["oracle_acc"] = best_of_accuracy(
-                correct, np.minimum(oracle_counts, correct.shape[1])
-            )
+            extra["oracle_acc"] = best_of_accuracy(correct, oracle_counts)
         matched = [
             f
             for f in MATCH_GRID
@@ -105,32 +103,36 @@ def main(argv):
     if predicted is None:
         raise app.UsageError(f"selector {config.selector.name!r} cannot predict unseen prompts")
     budgets = [int(b) for b in _BUDGETS.value]
+
+    def draw(samples_per_prompt: int, stream: int) -> np.ndarray:
+        """[N, samples] correctness of fresh samples from the trained policy."""
+        return (
+            setup.engine.generate(
+                run.params,
+                problems,
+                samples_per_prompt,
+                jax.random.fold_in(key, stream),
+                temperature=config.eval.temperature,
+            ).rewards_PxN
+            > 0
+        )
+
+    oracle = draw(_ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
+    # Enough samples per prompt for the largest allocation any rule makes.
     most = max(
-        int(greedy_allocation(predicted, k * len(problems), _MINIMUM.value).max()) for k in budgets
+        int(greedy_allocation(rates, k * len(problems), _MINIMUM.value).max())
+        for rates in (predicted, oracle)
+        if rates is not None
+        for k in budgets
     )
-    samples = setup.engine.generate(
-        run.params,
-        problems,
-        max(most, *budgets),
-        jax.random.fold_in(key, 1),
-        temperature=config.eval.temperature,
-    )
-    oracle = None
-    if _ORACLE.value:
-        oracle = setup.engine.generate(
-            run.params,
-            problems,
-            _ORACLE.value,
-            jax.random.fold_in(key, 2),
-            temperature=config.eval.temperature,
-        ).rewards_PxN.mean(axis=1)
-    rows = allocation_report(predicted, samples.rewards_PxN > 0, budgets, _MINIMUM.value, oracle)
+    correct = draw(max(most, *budgets), 1)
+    rows = allocation_report(predicted, correct, budgets, _MINIMUM.value, oracle)
     header = {
         "run": argv[1],
         "step": run.step,
         "eval_set": name,
         "prompts": len(problems),
-        "samples_drawn_per_prompt": samples.rewards_PxN.shape[1],
+        "samples_drawn_per_prompt": correct.shape[1],
     }
     lines = [json.dumps({**header, **r}) for r in rows]
     table = markdown(rows)

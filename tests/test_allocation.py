@@ -42,3 +42,16 @@ def test_best_of_accuracy_counts_only_the_allocated_samples():
         best_of_accuracy(correct, np.array([3, 0, 0]))
     with pytest.raises(ValueError, match="below"):
         greedy_allocation(np.array([0.5, 0.5]), budget=1, minimum=1)
+
+
+def test_allocation_report_on_hand_checked_samples():
+    """Prompt 0 is predicted easy and solved by its 1st sample; prompt 1 only by its 4th."""
+    from experiments.test_time import allocation_report
+
+    correct = np.array([[True, False, False, False], [False, False, False, True]])
+    rows = allocation_report(np.array([0.9, 0.1]), correct, [1, 2], minimum=0, oracle=None)
+    assert [r["uniform_acc"] for r in rows] == [0.5, 0.5]
+    # K=1: one sample each by gain (0.9, then 0.1 > 0.09); K=2: prompt 1 gets samples 2 and 3.
+    assert [r["predicted_acc"] for r in rows] == [0.5, 0.5]
+    assert rows[0]["budget_to_match_uniform"] == 0.5  # one sample, on prompt 0, already matches
+    assert "oracle_acc" not in rows[0]
