@@ -3,7 +3,6 @@
 import logging as py_logging
 import os
 import sys
-import threading
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -20,7 +19,6 @@ flags.mark_flags_as_required(["config", "workdir"])
 def fail(message: str) -> None:
     """One line on stderr, exit 2. os._exit skips interpreter teardown, where orbax's background
     threads would print tracebacks of their own after a failed restore; logs are already closed."""
-    threading.excepthook = sys.unraisablehook = lambda *_: None  # racing orbax threads
     print(f"error: {message}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()

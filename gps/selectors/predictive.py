@@ -30,9 +30,11 @@ class PredictiveSelector(Selector):
         self.candidates = c.candidates * self.batch_size if c.candidates else 0
         if self.candidates > pool.size:
             self.candidates = 0  # the pool is smaller than the candidate set: use all of it
-        self.embeddings, self._mean = None, None
+        self.embeddings, self._mean = None, None  # _mean: the pool's, for prompts outside it
         if model_cls.needs_embeddings or c.acquisition.diversity > 0:
-            self.embeddings = jnp.asarray(self._pool_embeddings())
+            raw = self._pool_embeddings()
+            self._mean = raw.mean(0)
+            self.embeddings = jnp.asarray(embeddings_lib.standardize(raw, self._mean))
         model_cfg = c.model.get(c.model.name, ml_collections.ConfigDict())
         self.model = model_cls(
             model_cfg,
@@ -49,6 +51,7 @@ class PredictiveSelector(Selector):
         jax.eval_shape(lambda key: self._select_fn(self._init_fn(key), key), jax.random.key(0))
 
     def _pool_embeddings(self) -> np.ndarray:
+        """The pool's raw embeddings: given with the pool, or computed (and cached)."""
         e = self.config.embedding
         if e.name not in embeddings_lib.EMBEDDERS:
             raise ConfigError(
@@ -57,8 +60,7 @@ class PredictiveSelector(Selector):
         raw = self.pool.embeddings
         if raw is None:
             raw = embeddings_lib.cached_embed(self.pool.texts, e.dim, e.cache_dir)
-        self._mean = raw.mean(0)
-        return embeddings_lib.standardize(raw, self._mean)
+        return raw
 
     def init(self, key):
         return jax.jit(self._init_fn)(key)
