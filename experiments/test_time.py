@@ -19,7 +19,7 @@ import numpy as np
 from absl import app, flags
 
 from gps import trainer
-from gps.allocation import best_of_accuracy, greedy_allocation
+from gps.allocation import allocation_report, greedy_allocation
 
 _EVAL_SET = flags.DEFINE_string(
     "eval_set", None, "Eval set whose families the test prompts take (default: the run's first)."
@@ -34,41 +34,6 @@ _ORACLE = flags.DEFINE_integer(
     "(not counted in the budget; 0 = none).",
 )
 _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_time.md.")
-MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal accuracy
-
-
-def allocation_report(predicted, correct, budgets, minimum, oracle=None) -> list[dict]:
-    """Uniform vs predicted allocation at each budget K, on the same samples `correct`;
-    with `oracle` (success rates measured on separate samples), the same allocation driven
-    by them, as an upper reference for what a predictor could give."""
-    n = len(predicted)
-    rows = []
-    for k in budgets:
-        uniform = best_of_accuracy(correct, np.full(n, k))
-        counts = greedy_allocation(predicted, k * n, minimum)
-        extra = {}
-        if oracle is not None:
-            oracle_counts = greedy_allocation(oracle, k * n, minimum)
-            extra["oracle_acc"] = best_of_accuracy(correct, oracle_counts)
-        matched = [
-            f
-            for f in MATCH_GRID
-            if f * k >= minimum  # budgets below `minimum` per prompt are not allocations
-            and best_of_accuracy(correct, greedy_allocation(predicted, int(f * k * n), minimum))
-            >= uniform
-        ]
-        rows.append(
-            {
-                "budget_per_prompt": k,
-                "uniform_acc": uniform,
-                "predicted_acc": best_of_accuracy(correct, counts),
-                "max_samples_one_prompt": int(counts.max()),
-                "prompts_without_samples": int((counts == 0).sum()),
-                "budget_to_match_uniform": float(min(matched)) if matched else None,
-                **extra,
-            }
-        )
-    return rows
 
 
 def markdown(rows: list[dict]) -> str:

@@ -41,3 +41,40 @@ def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
         )
     taken = np.arange(correct.shape[1])[None, :] < counts[:, None]
     return float((correct & taken).any(axis=1).mean())
+
+
+MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal accuracy
+
+
+def allocation_report(predicted, correct, budgets, minimum, oracle=None) -> list[dict]:
+    """Uniform vs predicted allocation at each budget K, on the same samples `correct`;
+    with `oracle` (success rates measured on separate samples), the same allocation driven
+    by them, as an upper reference for what a predictor could give."""
+    n = len(predicted)
+    rows = []
+    for k in budgets:
+        uniform = best_of_accuracy(correct, np.full(n, k))
+        counts = greedy_allocation(predicted, k * n, minimum)
+        extra = {}
+        if oracle is not None:
+            oracle_counts = greedy_allocation(oracle, k * n, minimum)
+            extra["oracle_acc"] = best_of_accuracy(correct, oracle_counts)
+        matched = [
+            f
+            for f in MATCH_GRID
+            if f * k >= minimum  # budgets below `minimum` per prompt are not allocations
+            and best_of_accuracy(correct, greedy_allocation(predicted, int(f * k * n), minimum))
+            >= uniform
+        ]
+        rows.append(
+            {
+                "budget_per_prompt": k,
+                "uniform_acc": uniform,
+                "predicted_acc": best_of_accuracy(correct, counts),
+                "max_samples_one_prompt": int(counts.max()),
+                "prompts_without_samples": int((counts == 0).sum()),
+                "budget_to_match_uniform": float(min(matched)) if matched else None,
+                **extra,
+            }
+        )
+    return rows

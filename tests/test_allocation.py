@@ -5,7 +5,12 @@ import itertools
 import numpy as np
 import pytest
 
-from gps.allocation import best_of_accuracy, expected_solved, greedy_allocation
+from gps.allocation import (
+    allocation_report,
+    best_of_accuracy,
+    expected_solved,
+    greedy_allocation,
+)
 
 
 def _brute_force(predicted, budget, minimum):
@@ -46,8 +51,6 @@ def test_best_of_accuracy_counts_only_the_allocated_samples():
 
 def test_allocation_report_on_hand_checked_samples():
     """Prompt 0 is predicted easy and solved by its 1st sample; prompt 1 only by its 4th."""
-    from experiments.test_time import allocation_report
-
     correct = np.array([[True, False, False, False], [False, False, False, True]])
     rows = allocation_report(np.array([0.9, 0.1]), correct, [1, 2], minimum=0, oracle=None)
     assert [r["uniform_acc"] for r in rows] == [0.5, 0.5]
