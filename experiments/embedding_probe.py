@@ -36,12 +36,8 @@ def main(argv):
     setup = trainer.build(config)
     params, _ = trainer.base_model(setup, log=lambda *a: None)
     problems = setup.pool[: _PROMPTS.value]
-    rollouts = setup.engine.generate(
-        params,
-        problems,
-        config.n_rollouts,
-        jax.random.fold_in(setup.keys["eval"], 99),
-        temperature=config.rl.temperature,
+    rollouts = trainer.sample_rollouts(
+        setup, params, problems, jax.random.fold_in(setup.keys["eval"], 99)
     )
     rates = rollouts.rewards_PxN.mean(axis=1)
     raw = embeddings_lib.embed([p.text for p in problems], config.selector.embedding.dim)

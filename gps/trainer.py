@@ -90,18 +90,22 @@ def build(config) -> Setup:
     return Setup(config, task, pool, eval_sets, warmup_problems, tokenizer, model_cfg, engine, keys)
 
 
+def sample_rollouts(setup: Setup, params, problems, key):
+    """n_rollouts samples per problem at the training temperature (pass rates of a policy)."""
+    cfg = setup.config
+    return setup.engine.generate(
+        params, problems, cfg.n_rollouts, key, temperature=cfg.rl.temperature
+    )
+
+
 def base_model(setup: Setup, log=print):
     """Loads or trains the cached base; reports its pass rates on the train pool when trained."""
     cfg = setup.config
 
     def report(params):
         problems = setup.pool[: cfg.base.report_size]
-        rollouts = setup.engine.generate(
-            params,
-            problems,
-            cfg.n_rollouts,
-            jax.random.fold_in(setup.keys["base"], 1),
-            temperature=cfg.rl.temperature,
+        rollouts = sample_rollouts(
+            setup, params, problems, jax.random.fold_in(setup.keys["base"], 1)
         )
         return pass_rate_report(rollouts.successes, cfg.n_rollouts)
 
