@@ -1,11 +1,12 @@
 """Paper-style tables and plots for a folder of RL runs, from their files alone.
 
-python -m experiments.report RUNS_DIR [--out=DIR] [--target=0.15]
+python -m experiments.report RUNS_DIR [RUNS_DIR ...] [--out=DIR] [--target=0.15]
 
-Every folder below RUNS_DIR holding a config.json is a run; unfinished ones (no summary.json) are
+Every folder below the RUNS_DIRs holding a config.json is a run; unfinished ones (no summary.json) are
 skipped. Runs are grouped by (task, method), the method being sweep.json's label or else the
-selector's name; seeds are the replicates. Writes report.md, report.tex and PNG plots into --out
-(default RUNS_DIR/report).
+selector's name; seeds are the replicates. Several RUNS_DIRs are pooled, e.g. an ablation sweep
+with the main sweep's uniform runs as the reference. Writes report.md, report.tex and PNG plots
+into --out (default: the first RUNS_DIR/report).
 """
 
 import dataclasses
@@ -451,8 +452,10 @@ def plot_task(task: str, methods: dict[str, list[Run]], out: str) -> list[str]:
 # Report.
 
 
-def runs_header(root: str, groups: dict[str, dict[str, list[Run]]]) -> str:
-    lines = [f"# Report: {root}", "", "Finished runs found, by task and method:", ""]
+def runs_header(roots: list[str], groups: dict[str, dict[str, list[Run]]]) -> str:
+    root = os.path.commonpath([os.path.abspath(r) for r in roots])
+    title = ", ".join(roots)
+    lines = [f"# Report: {title}", "", "Finished runs found, by task and method:", ""]
     for task, methods in groups.items():
         for method, runs in methods.items():
             seeds = ", ".join(str(r.seed) for r in runs)
@@ -468,8 +471,11 @@ def plots_section(task: str, paths: list[str]) -> str:
     return "\n\n".join([f"## {task} — plots", *images])
 
 
-def write_report(root: str, runs: list[Run], out: str, target: float | None = None) -> list[str]:
-    """Writes report.md, report.tex and the plots of `runs` into `out`; returns the paths."""
+def write_report(
+    roots: list[str], runs: list[Run], out: str, target: float | None = None
+) -> list[str]:
+    """Writes report.md, report.tex and the plots of `runs` (found below `roots`) into `out`;
+    returns the paths."""
     groups = group_runs(runs)
     os.makedirs(out, exist_ok=True)
     tables, plots = [], []
@@ -477,7 +483,7 @@ def write_report(root: str, runs: list[Run], out: str, target: float | None = No
         tables += [eval_set_table(task, methods, s, target) for s in task_eval_sets(methods)]
         tables.append(diagnostics_table(task, methods))
         plots.append((task, plot_task(task, methods, out)))
-    markdown = [runs_header(root, groups), *map(render_markdown, tables)]
+    markdown = [runs_header(roots, groups), *map(render_markdown, tables)]
     markdown += [plots_section(task, paths) for task, paths in plots]
     written = []
     for name, text in (
@@ -491,13 +497,14 @@ def write_report(root: str, runs: list[Run], out: str, target: float | None = No
 
 
 def main(argv):
-    if len(argv) != 2:
-        raise app.UsageError("give one RUNS_DIR")
-    root = argv[1]
-    runs = load_runs(root)
+    roots = argv[1:]
+    if not roots:
+        raise app.UsageError("give at least one RUNS_DIR")
+    runs = [run for root in roots for run in load_runs(root)]
     if not runs:
-        raise app.UsageError(f"no finished runs below {root}")
-    for path in write_report(root, runs, _OUT.value or os.path.join(root, "report"), _TARGET.value):
+        raise app.UsageError(f"no finished runs below {', '.join(roots)}")
+    out = _OUT.value or os.path.join(roots[0], "report")
+    for path in write_report(roots, runs, out, _TARGET.value):
         print(f"wrote {path}")
 
 

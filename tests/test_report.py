@@ -163,7 +163,7 @@ def test_run_diagnostics(runs_dir):
 
 def test_report_tables_and_plots(runs_dir, tmp_path):
     out = str(tmp_path / "out")
-    written = report.write_report(runs_dir, report.load_runs(runs_dir), out)
+    written = report.write_report([runs_dir], report.load_runs(runs_dir), out)
     assert all(os.path.getsize(p) > 0 for p in written)
     pngs = sorted(os.path.basename(p) for p in written if p.endswith(".png"))
     assert pngs == [
@@ -209,3 +209,20 @@ def test_main_with_fixed_target(runs_dir, tmp_path):
     # With 0.15 every seed's curve reaches it; the mean curves at steps 30 (uniform), 20 (gps).
     assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | 30 |" in md
     assert "| gps | 3 | 0.250 ± 0.174 | 0.260 ± 0.174 | 3/3 | 20 |" in md
+
+
+def test_main_pools_several_folders(runs_dir, tmp_path):
+    """An ablation folder reported against the uniform runs of another folder."""
+    ablation = tmp_path / "ablation"
+    write_run(ablation / "seed0", "gps", 0, [0.05, 0.2, 0.3, 0.4], label="gps-x")
+    out = tmp_path / "pooled"
+    flags.FLAGS(["report", f"--out={out}"])
+    try:
+        report.main(["report", str(ablation), os.path.join(runs_dir, "uniform")])
+    finally:
+        flags.FLAGS.unparse_flags()
+    md = (out / "report.md").read_text()
+    assert "- countdown / uniform: seeds 0, 1 (`runs/uniform/seed0`, `runs/uniform/seed1`)" in md
+    assert "- countdown / gps-x: seeds 0 (`ablation/seed0`)" in md
+    assert "Target: mean@8 ≥ 0.180 (mean final accuracy of uniform)" in md
+    assert "| gps-x | 1 | 0.400 | 0.410 | 1/1 | 10 |" in md
