@@ -313,6 +313,42 @@ def eval_set_table(
     return Table(f"{task} — {eval_set}", note, header, rows)
 
 
+def paired_deltas(run: Run, reference: Run, eval_set: str) -> tuple[float, float | None]:
+    """The run's mean@k minus its reference's (same seed): at the last evaluation, and averaged
+    over their shared evaluations after step 0 (an area between the curves, per evaluation)."""
+    key, ref_key = run.mean_key(eval_set), reference.mean_key(eval_set)
+    final = run.evals[-1][key] - reference.evals[-1][ref_key]
+    ref = {e["step"]: e[ref_key] for e in reference.evals if e["step"] > 0}
+    gaps = [e[key] - ref[e["step"]] for e in run.evals if e["step"] in ref]
+    return final, (float(np.mean(gaps)) if gaps else None)
+
+
+def paired_table(task: str, methods: dict[str, list[Run]], eval_set: str) -> Table | None:
+    """Each method against uniform on the same seeds, or None without uniform runs. A seed fixes
+    the base model and the pools every method starts from, so pairing by seed cancels their
+    seed-to-seed spread, usually the largest part of the CIs of the final accuracies."""
+    reference = {r.seed: r for r in methods.get("uniform", []) if eval_set in r.eval_sets}
+    rows = []
+    for method, runs in methods.items():
+        pairs = [(r, reference[r.seed]) for r in runs if r.seed in reference]
+        if method == "uniform" or not pairs:
+            continue
+        deltas = [paired_deltas(r, ref, eval_set) for r, ref in pairs]
+        rows.append(
+            [method, str(len(pairs)), *(stat([d[i] for d in deltas], "+.3f") for i in (0, 1))]
+        )
+    if not rows:
+        return None
+    mean_k = "mean@" + "/".join(sorted({str(r.k) for rs in methods.values() for r in rs}))
+    note = (
+        f"Method's {mean_k} minus uniform's on the same seed, mean ± 95% CI (Student t) over"
+        " the paired seeds: at the last evaluation, and averaged over the evaluations after"
+        " step 0 that both logged."
+    )
+    header = ["method", "paired seeds", f"Δ final {mean_k}", f"Δ {mean_k} over the run"]
+    return Table(f"{task} — {eval_set}, paired with uniform", note, header, rows)
+
+
 def diagnostics_table(task: str, methods: dict[str, list[Run]]) -> Table:
     """Selection diagnostics (independent of the eval set), a row per method."""
     rows = []
@@ -341,7 +377,7 @@ def cell_text(cell: str | Stat, latex: bool = False) -> str:
         return latex_escape(cell) if latex else cell
     text = f"{cell.mean:{cell.fmt}}"
     if cell.n > 1:
-        text += (r" \pm " if latex else " ± ") + f"{cell.half:{cell.fmt}}"
+        text += (r" \pm " if latex else " ± ") + f"{cell.half:{cell.fmt.lstrip('+')}}"
     return f"${text}$" if latex else text
 
 
@@ -480,7 +516,9 @@ def write_report(
     os.makedirs(out, exist_ok=True)
     tables, plots = [], []
     for task, methods in groups.items():
-        tables += [eval_set_table(task, methods, s, target) for s in task_eval_sets(methods)]
+        for eval_set in task_eval_sets(methods):
+            tables.append(eval_set_table(task, methods, eval_set, target))
+            tables += [t for t in [paired_table(task, methods, eval_set)] if t is not None]
         tables.append(diagnostics_table(task, methods))
         plots.append((task, plot_task(task, methods, out)))
     markdown = [runs_header(roots, groups), *map(render_markdown, tables)]

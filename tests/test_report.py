@@ -189,9 +189,17 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     assert "| uniform | 2 | 0.600 ± 0.000 | — | — | 0.100 ± 0.000 |" in md
     assert "| gps | 3 | 0.600 ± 0.000 | 0.200 ± 0.000 | 0.400 ± 0.000 | 0.100 ± 0.000 |" in md
     assert "## countdown — cd4" in md and "seed3" not in md
+    # Paired with uniform on seeds 0 and 1 (gps seed 2 has no partner): final 0.30 - 0.20 and
+    # 0.28 - 0.16; over the run (0.09 + 0.10 + 0.10) / 3 and (0.04 + 0.08 + 0.12) / 3.
+    paired_final = f"+0.110 ± {t_half([0.10, 0.12]):.3f}"
+    paired_run = f"+0.088 ± {t_half([0.29 / 3, 0.08]):.3f}"
+    assert f"| gps | 2 | {paired_final} | {paired_run} |" in md
+    assert "| gps-nodiv | 1 | -0.100 | -0.050 |" in md
+    assert "| gps | 2 | +0.055 ± " in md  # cd4: half the cd34 gaps
+    assert md.count("paired with uniform") == 2
     with open(os.path.join(out, "report.tex")) as f:
         tex = f.read()
-    assert tex.count(r"\begin{tabular}") == 3
+    assert tex.count(r"\begin{tabular}") == 5
     assert r"gps & 3 & $0.250 \pm 0.174$" in tex
     assert r"gps-nodiv & 1 & $0.100$" in tex
     assert r"1.41$\times$ / 1.50$\times$ & --- / ---" in tex
