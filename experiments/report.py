@@ -1,12 +1,14 @@
 """Paper-style tables and plots for a folder of RL runs, from their files alone.
 
 python -m experiments.report RUNS_DIR [RUNS_DIR ...] [--out=DIR] [--target=0.15]
+    [--paired_with=gps]
 
-Every folder below the RUNS_DIRs holding a config.json is a run; unfinished ones (no summary.json) are
-skipped. Runs are grouped by (task, method), the method being sweep.json's label or else the
+Every folder below the RUNS_DIRs holding a config.json is a run; unfinished ones (no
+summary.json) are skipped. Runs are grouped by (task, method), the method being sweep.json's label or else the
 selector's name; seeds are the replicates. Several RUNS_DIRs are pooled, e.g. an ablation sweep
 with the main sweep's uniform runs as the reference. Writes report.md, report.tex and PNG plots
-into --out (default: the first RUNS_DIR/report).
+into --out (default: the first RUNS_DIR/report). Each method is also compared seed by seed
+with --paired_with (default uniform): a seed fixes the base model every method starts from.
 """
 
 import dataclasses
@@ -24,6 +26,9 @@ from gps.jsonl import JsonlLog
 _OUT = flags.DEFINE_string("out", None, "Output folder (default RUNS_DIR/report).")
 _TARGET = flags.DEFINE_float(
     "target", None, "Fixed mean@k target (default: mean final mean@k of the uniform runs)."
+)
+_PAIRED_WITH = flags.DEFINE_string(
+    "paired_with", "uniform", "Method every other is compared with seed by seed."
 )
 
 BASELINES = ("uniform", "ds")
@@ -323,15 +328,17 @@ def paired_deltas(run: Run, reference: Run, eval_set: str) -> tuple[float, float
     return final, (float(np.mean(gaps)) if gaps else None)
 
 
-def paired_table(task: str, methods: dict[str, list[Run]], eval_set: str) -> Table | None:
-    """Each method against uniform on the same seeds, or None without uniform runs. A seed fixes
+def paired_table(
+    task: str, methods: dict[str, list[Run]], eval_set: str, reference: str
+) -> Table | None:
+    """Each method against `reference` on the same seeds, None without its runs. A seed fixes
     the base model and the pools every method starts from, so pairing by seed cancels their
     seed-to-seed spread, usually the largest part of the CIs of the final accuracies."""
-    reference = {r.seed: r for r in methods.get("uniform", []) if eval_set in r.eval_sets}
+    by_seed = {r.seed: r for r in methods.get(reference, []) if eval_set in r.eval_sets}
     rows = []
     for method, runs in methods.items():
-        pairs = [(r, reference[r.seed]) for r in runs if r.seed in reference]
-        if method == "uniform" or not pairs:
+        pairs = [(r, by_seed[r.seed]) for r in runs if r.seed in by_seed]
+        if method == reference or not pairs:
             continue
         deltas = [paired_deltas(r, ref, eval_set) for r, ref in pairs]
         rows.append(
@@ -341,12 +348,12 @@ def paired_table(task: str, methods: dict[str, list[Run]], eval_set: str) -> Tab
         return None
     mean_k = "mean@" + "/".join(sorted({str(r.k) for rs in methods.values() for r in rs}))
     note = (
-        f"Method's {mean_k} minus uniform's on the same seed, mean ± 95% CI (Student t) over"
+        f"Method's {mean_k} minus {reference}'s on the same seed, mean ± 95% CI (Student t) over"
         " the paired seeds: at the last evaluation, and averaged over the evaluations after"
         " step 0 that both logged."
     )
     header = ["method", "paired seeds", f"Δ final {mean_k}", f"Δ {mean_k} over the run"]
-    return Table(f"{task} — {eval_set}, paired with uniform", note, header, rows)
+    return Table(f"{task} — {eval_set}, paired with {reference}", note, header, rows)
 
 
 def diagnostics_table(task: str, methods: dict[str, list[Run]]) -> Table:
@@ -508,7 +515,11 @@ def plots_section(task: str, paths: list[str]) -> str:
 
 
 def write_report(
-    roots: list[str], runs: list[Run], out: str, target: float | None = None
+    roots: list[str],
+    runs: list[Run],
+    out: str,
+    target: float | None = None,
+    paired_with: str = "uniform",
 ) -> list[str]:
     """Writes report.md, report.tex and the plots of `runs` (found below `roots`) into `out`;
     returns the paths."""
@@ -518,7 +529,9 @@ def write_report(
     for task, methods in groups.items():
         for eval_set in task_eval_sets(methods):
             tables.append(eval_set_table(task, methods, eval_set, target))
-            tables += [t for t in [paired_table(task, methods, eval_set)] if t is not None]
+            tables += [
+                t for t in [paired_table(task, methods, eval_set, paired_with)] if t is not None
+            ]
         tables.append(diagnostics_table(task, methods))
         plots.append((task, plot_task(task, methods, out)))
     markdown = [runs_header(roots, groups), *map(render_markdown, tables)]
@@ -542,7 +555,7 @@ def main(argv):
     if not runs:
         raise app.UsageError(f"no finished runs below {', '.join(roots)}")
     out = _OUT.value or os.path.join(roots[0], "report")
-    for path in write_report(roots, runs, out, _TARGET.value):
+    for path in write_report(roots, runs, out, _TARGET.value, _PAIRED_WITH.value):
         print(f"wrote {path}")
 
 

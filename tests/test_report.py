@@ -207,7 +207,7 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
 
 def test_main_with_fixed_target(runs_dir, tmp_path):
     out = tmp_path / "cli"
-    flags.FLAGS(["report", f"--out={out}", "--target=0.15"])
+    flags.FLAGS(["report", f"--out={out}", "--target=0.15", "--paired_with=gps"])
     try:
         report.main(["report", runs_dir])
     finally:
@@ -217,6 +217,11 @@ def test_main_with_fixed_target(runs_dir, tmp_path):
     # With 0.15 every seed's curve reaches it; the mean curves at steps 30 (uniform), 20 (gps).
     assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | 30 |" in md
     assert "| gps | 3 | 0.250 ± 0.174 | 0.260 ± 0.174 | 3/3 | 20 |" in md
+    # Paired with gps instead of uniform: gps-nodiv seed 0 is 0.1 - 0.30 at the end and
+    # ((0.1 - 0.19) + (0.1 - 0.25) + (0.1 - 0.30)) / 3 over the run.
+    assert "## countdown — cd34, paired with gps" in md and "paired with uniform" not in md
+    assert "| gps-nodiv | 1 | -0.200 | -0.147 |" in md
+    assert f"| uniform | 2 | -0.110 ± {t_half([0.10, 0.12]):.3f} |" in md
 
 
 def test_main_pools_several_folders(runs_dir, tmp_path):
