@@ -318,28 +318,45 @@ def eval_set_table(
     return Table(f"{task} — {eval_set}", note, header, rows)
 
 
+def seed_pairs(
+    methods: dict[str, list[Run]], eval_set: str, reference: str
+) -> dict[str, list[tuple[Run, Run]]]:
+    """method -> its (run, reference run of the same seed) pairs, for every other method that
+    has any. A seed fixes the base model and the pools every method starts from, so pairing by
+    seed cancels their seed-to-seed spread, usually the largest part of the CIs of finals."""
+    by_seed = {r.seed: r for r in methods.get(reference, []) if eval_set in r.eval_sets}
+    pairs = {
+        m: [(r, by_seed[r.seed]) for r in runs if r.seed in by_seed and eval_set in r.eval_sets]
+        for m, runs in methods.items()
+        if m != reference
+    }
+    return {m: p for m, p in pairs.items() if p}
+
+
+def paired_curve(run: Run, reference: Run, eval_set: str) -> dict[int, tuple[float, float]]:
+    """step -> (step, run's mean@k minus the reference's) at the evaluations both logged."""
+    ref_key = reference.mean_key(eval_set)
+    ref = {e["step"]: e[ref_key] for e in reference.evals}
+    key = run.mean_key(eval_set)
+    return {e["step"]: (e["step"], e[key] - ref[e["step"]]) for e in run.evals if e["step"] in ref}
+
+
 def paired_deltas(run: Run, reference: Run, eval_set: str) -> tuple[float, float | None]:
-    """The run's mean@k minus its reference's (same seed): at the last evaluation, and averaged
-    over their shared evaluations after step 0 (an area between the curves, per evaluation)."""
-    key, ref_key = run.mean_key(eval_set), reference.mean_key(eval_set)
-    final = run.evals[-1][key] - reference.evals[-1][ref_key]
-    ref = {e["step"]: e[ref_key] for e in reference.evals if e["step"] > 0}
-    gaps = [e[key] - ref[e["step"]] for e in run.evals if e["step"] in ref]
+    """The run's mean@k minus its reference's: at the last evaluation, and averaged over their
+    shared evaluations after step 0 (an area between the curves, per evaluation)."""
+    final = (
+        run.evals[-1][run.mean_key(eval_set)] - reference.evals[-1][reference.mean_key(eval_set)]
+    )
+    gaps = [gap for step, (_, gap) in paired_curve(run, reference, eval_set).items() if step > 0]
     return final, (float(np.mean(gaps)) if gaps else None)
 
 
 def paired_table(
     task: str, methods: dict[str, list[Run]], eval_set: str, reference: str
 ) -> Table | None:
-    """Each method against `reference` on the same seeds, None without its runs. A seed fixes
-    the base model and the pools every method starts from, so pairing by seed cancels their
-    seed-to-seed spread, usually the largest part of the CIs of the final accuracies."""
-    by_seed = {r.seed: r for r in methods.get(reference, []) if eval_set in r.eval_sets}
+    """Each method against `reference` on the same seeds (`seed_pairs`), None without any."""
     rows = []
-    for method, runs in methods.items():
-        pairs = [(r, by_seed[r.seed]) for r in runs if r.seed in by_seed]
-        if method == reference or not pairs:
-            continue
+    for method, pairs in seed_pairs(methods, eval_set, reference).items():
         deltas = [paired_deltas(r, ref, eval_set) for r, ref in pairs]
         rows.append(
             [method, str(len(pairs)), *(stat([d[i] for d in deltas], "+.3f") for i in (0, 1))]
@@ -455,20 +472,25 @@ def draw_bands(ax, curves_by_method: dict[str, list], colors: dict[str, str]) ->
         ax.legend(fontsize="small")
 
 
-def plot_panels(path: str, panels: list[tuple], xlabel: str, ylabel: str, colors: dict) -> str:
+def plot_panels(
+    path: str, panels: list[tuple], xlabel: str, ylabel: str, colors: dict, zero_line=False
+) -> str:
     """One PNG with a panel per (title, method -> per-seed curves)."""
     fig = Figure(figsize=(5 * len(panels), 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     for i, (title, curves_by_method) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         draw_bands(ax, curves_by_method, colors)
+        if zero_line:
+            ax.axhline(0.0, color="black", lw=0.8)
         ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     fig.savefig(path, dpi=120)
     return path
 
 
-def plot_task(task: str, methods: dict[str, list[Run]], out: str) -> list[str]:
-    """Accuracy vs steps, rollouts and wall-clock; smoothed effective ratio and pred Spearman."""
+def plot_task(task: str, methods: dict[str, list[Run]], out: str, reference: str) -> list[str]:
+    """Accuracy vs steps, rollouts and wall-clock; the gap to `reference` paired by seed;
+    smoothed effective ratio and pred Spearman."""
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
     paths = []
     for x_key, name, xlabel in X_AXES:
@@ -484,6 +506,15 @@ def plot_task(task: str, methods: dict[str, list[Run]], out: str) -> list[str]:
         ]
         path = os.path.join(out, f"{task}_accuracy_vs_{name}.png")
         paths.append(plot_panels(path, panels, xlabel, "accuracy (mean@k)", colors))
+    panels = []
+    for s in task_eval_sets(methods):
+        pairs = seed_pairs(methods, s, reference)
+        curves = {m: [paired_curve(r, ref, s) for r, ref in p] for m, p in pairs.items()}
+        panels += [(f"{task}: {s}, paired by seed", curves)] if curves else []
+    if panels:
+        path = os.path.join(out, f"{task}_gap_to_{reference}.png")
+        ylabel = f"mean@k minus {reference}'s"
+        paths.append(plot_panels(path, panels, "RL steps", ylabel, colors, zero_line=True))
     for key in ("effective_ratio", "pred_spearman"):
         title = f"{task}: {SMOOTH}-step moving average"
         panels = [(title, {m: [step_curve(r, key) for r in rs] for m, rs in methods.items()})]
@@ -533,7 +564,7 @@ def write_report(
                 t for t in [paired_table(task, methods, eval_set, paired_with)] if t is not None
             ]
         tables.append(diagnostics_table(task, methods))
-        plots.append((task, plot_task(task, methods, out)))
+        plots.append((task, plot_task(task, methods, out, paired_with)))
     markdown = [runs_header(roots, groups), *map(render_markdown, tables)]
     markdown += [plots_section(task, paths) for task, paths in plots]
     written = []

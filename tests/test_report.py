@@ -171,6 +171,7 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
         "countdown_accuracy_vs_steps.png",
         "countdown_accuracy_vs_wall.png",
         "countdown_effective_ratio.png",
+        "countdown_gap_to_uniform.png",
         "countdown_pred_spearman.png",
     ]
     with open(os.path.join(out, "report.md")) as f:
