@@ -206,14 +206,18 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     assert r"1.41$\times$ / 1.50$\times$ & --- / ---" in tex
 
 
-def test_main_with_fixed_target(runs_dir, tmp_path):
-    out = tmp_path / "cli"
-    flags.FLAGS(["report", f"--out={out}", "--target=0.15", "--paired_with=gps"])
+def run_main(out, dirs, *extra_flags) -> str:
+    """`python -m experiments.report DIRS --out=OUT EXTRA_FLAGS`; returns report.md."""
+    flags.FLAGS(["report", f"--out={out}", *extra_flags])
     try:
-        report.main(["report", runs_dir])
+        report.main(["report", *dirs])
     finally:
         flags.FLAGS.unparse_flags()
-    md = (out / "report.md").read_text()
+    return (out / "report.md").read_text()
+
+
+def test_main_with_fixed_target(runs_dir, tmp_path):
+    md = run_main(tmp_path / "cli", [runs_dir], "--target=0.15", "--paired_with=gps")
     assert "Target: mean@8 ≥ 0.150 (--target)" in md
     # With 0.15 every seed's curve reaches it; the mean curves at steps 30 (uniform), 20 (gps).
     assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | 30 |" in md
@@ -229,13 +233,7 @@ def test_main_pools_several_folders(runs_dir, tmp_path):
     """An ablation folder reported against the uniform runs of another folder."""
     ablation = tmp_path / "ablation"
     write_run(ablation / "seed0", "gps", 0, [0.05, 0.2, 0.3, 0.4], label="gps-x")
-    out = tmp_path / "pooled"
-    flags.FLAGS(["report", f"--out={out}"])
-    try:
-        report.main(["report", str(ablation), os.path.join(runs_dir, "uniform")])
-    finally:
-        flags.FLAGS.unparse_flags()
-    md = (out / "report.md").read_text()
+    md = run_main(tmp_path / "pooled", [str(ablation), os.path.join(runs_dir, "uniform")])
     assert "- countdown / uniform: seeds 0, 1 (`runs/uniform/seed0`, `runs/uniform/seed1`)" in md
     assert "- countdown / gps-x: seeds 0 (`ablation/seed0`)" in md
     assert "Target: mean@8 ≥ 0.180 (mean final accuracy of uniform)" in md
