@@ -4,9 +4,10 @@ python -m experiments.report RUNS_DIR [RUNS_DIR ...] [--out=DIR] [--target=0.15]
     [--paired_with=gps]
 
 Every folder below the RUNS_DIRs holding a config.json is a run; unfinished ones (no
-summary.json) are skipped. Runs are grouped by (task, method), the method being sweep.json's label or else the
-selector's name; seeds are the replicates. Several RUNS_DIRs are pooled, e.g. an ablation sweep
-with the main sweep's uniform runs as the reference. Writes report.md, report.tex and PNG plots
+summary.json) are skipped, and a run found twice is read once. Runs are grouped by (task,
+method), the method being sweep.json's label or else the selector's name; seeds are the
+replicates. Several RUNS_DIRs are pooled, e.g. an ablation sweep with the main sweep's uniform
+runs as the reference. Writes report.md, report.tex and PNG plots
 into --out (default: the first RUNS_DIR/report). Each method is also compared seed by seed
 with --paired_with (default uniform): a seed fixes the base model every method starts from.
 """
@@ -23,7 +24,7 @@ from scipy import stats
 
 from gps.jsonl import JsonlLog
 
-_OUT = flags.DEFINE_string("out", None, "Output folder (default RUNS_DIR/report).")
+_OUT = flags.DEFINE_string("out", None, "Output folder (default: the first RUNS_DIR/report).")
 _TARGET = flags.DEFINE_float(
     "target", None, "Fixed mean@k target (default: mean final mean@k of the uniform runs)."
 )
@@ -136,19 +137,21 @@ def load_run(path: str) -> Run:
     )
 
 
-def load_runs(root: str) -> list[Run]:
-    """Every finished run at any depth below `root`; unfinished ones are skipped with a note."""
-    runs = []
-    for path, dirs, files in os.walk(root):
-        dirs.sort()
-        if "config.json" not in files:
-            continue
-        dirs.clear()  # a run's subfolders (checkpoints) hold no runs
-        if "summary.json" in files:
-            runs.append(load_run(path))
-        else:
-            print(f"skipping unfinished run (no summary.json): {path}")
-    return sorted(runs, key=lambda r: (r.task, r.method, r.seed, r.path))
+def load_runs(*roots: str) -> list[Run]:
+    """Every finished run at any depth below the roots, once even if two roots hold it;
+    unfinished ones are skipped with a note."""
+    runs = {}
+    for root in roots:
+        for path, dirs, files in os.walk(root):
+            dirs.sort()
+            if "config.json" not in files:
+                continue
+            dirs.clear()  # a run's subfolders (checkpoints) hold no runs
+            if "summary.json" not in files:
+                print(f"skipping unfinished run (no summary.json): {path}")
+            elif os.path.realpath(path) not in runs:
+                runs[os.path.realpath(path)] = load_run(path)
+    return sorted(runs.values(), key=lambda r: (r.task, r.method, r.seed, r.path))
 
 
 def method_order(method: str) -> tuple:
@@ -165,6 +168,11 @@ def group_runs(runs: list[Run]) -> dict[str, dict[str, list[Run]]]:
         task: dict(sorted(methods.items(), key=lambda item: method_order(item[0])))
         for task, methods in sorted(groups.items())
     }
+
+
+def mean_k_label(methods: dict[str, list[Run]]) -> str:
+    """'mean@8', or 'mean@4/8' when the runs differ in k."""
+    return "mean@" + "/".join(str(k) for k in sorted({r.k for rs in methods.values() for r in rs}))
 
 
 def task_eval_sets(methods: dict[str, list[Run]]) -> list[str]:
@@ -272,9 +280,9 @@ def _number(cost: dict | None, key: str, fmt: str) -> str:
 
 def eval_set_row(method: str, runs: list[Run], eval_set: str, costs: dict, target) -> list:
     reached = (
-        [cost_to_target(r.evals, r.mean_key(eval_set), target) for r in runs]
-        if (target is not None)
-        else []
+        0
+        if target is None
+        else sum(cost_to_target(r.evals, r.mean_key(eval_set), target) is not None for r in runs)
     )
     cost = costs[method]
     return [
@@ -282,7 +290,7 @@ def eval_set_row(method: str, runs: list[Run], eval_set: str, costs: dict, targe
         str(len(runs)),
         stat([r.evals[-1][r.mean_key(eval_set)] for r in runs]),
         stat([r.evals[-1][f"{eval_set}/greedy"] for r in runs]),
-        f"{sum(c is not None for c in reached)}/{len(runs)}",
+        f"{reached}/{len(runs)}",
         _number(cost, "step", ".0f"),
         _number(cost, "rollouts", ".0f"),
         _number(cost, "wall_s", ".1f"),
@@ -296,9 +304,7 @@ def eval_set_table(
     """Final accuracy, cost to the target and speed-ups on one eval set, a row per method."""
     methods = {m: [r for r in runs if eval_set in r.eval_sets] for m, runs in methods.items()}
     methods = {m: runs for m, runs in methods.items() if runs}
-    mean_k = "mean@" + "/".join(
-        str(k) for k in sorted({r.k for rs in methods.values() for r in rs})
-    )
+    mean_k = mean_k_label(methods)
     target, source = target_for(methods, eval_set, target)
     costs = {m: curve_cost(runs, eval_set, target) for m, runs in methods.items()}
     if target is None:
@@ -342,13 +348,11 @@ def paired_curve(run: Run, reference: Run, eval_set: str) -> dict[int, tuple[flo
 
 
 def paired_deltas(run: Run, reference: Run, eval_set: str) -> tuple[float, float | None]:
-    """The run's mean@k minus its reference's: at the last evaluation, and averaged over their
-    shared evaluations after step 0 (an area between the curves, per evaluation)."""
-    final = (
-        run.evals[-1][run.mean_key(eval_set)] - reference.evals[-1][reference.mean_key(eval_set)]
-    )
-    gaps = [gap for step, (_, gap) in paired_curve(run, reference, eval_set).items() if step > 0]
-    return final, (float(np.mean(gaps)) if gaps else None)
+    """The run's mean@k minus its reference's at the last evaluation both logged, and averaged
+    over their shared evaluations after step 0 (an area between the curves, per evaluation)."""
+    curve = paired_curve(run, reference, eval_set)
+    gaps = [gap for step, (_, gap) in curve.items() if step > 0]
+    return curve[max(curve)][1], (float(np.mean(gaps)) if gaps else None)
 
 
 def paired_table(
@@ -363,11 +367,11 @@ def paired_table(
         )
     if not rows:
         return None
-    mean_k = "mean@" + "/".join(sorted({str(r.k) for rs in methods.values() for r in rs}))
+    mean_k = mean_k_label(methods)
     note = (
         f"Method's {mean_k} minus {reference}'s on the same seed, mean ± 95% CI (Student t) over"
-        " the paired seeds: at the last evaluation, and averaged over the evaluations after"
-        " step 0 that both logged."
+        " the paired seeds: at the last evaluation both logged, and averaged over the ones"
+        " after step 0."
     )
     header = ["method", "paired seeds", f"Δ final {mean_k}", f"Δ {mean_k} over the run"]
     return Table(f"{task} — {eval_set}, paired with {reference}", note, header, rows)
@@ -560,9 +564,9 @@ def write_report(
     for task, methods in groups.items():
         for eval_set in task_eval_sets(methods):
             tables.append(eval_set_table(task, methods, eval_set, target))
-            tables += [
-                t for t in [paired_table(task, methods, eval_set, paired_with)] if t is not None
-            ]
+            paired = paired_table(task, methods, eval_set, paired_with)
+            if paired is not None:
+                tables.append(paired)
         tables.append(diagnostics_table(task, methods))
         plots.append((task, plot_task(task, methods, out, paired_with)))
     markdown = [runs_header(roots, groups), *map(render_markdown, tables)]
@@ -582,7 +586,7 @@ def main(argv):
     roots = argv[1:]
     if not roots:
         raise app.UsageError("give at least one RUNS_DIR")
-    runs = [run for root in roots for run in load_runs(root)]
+    runs = load_runs(*roots)
     if not runs:
         raise app.UsageError(f"no finished runs below {', '.join(roots)}")
     out = _OUT.value or os.path.join(roots[0], "report")

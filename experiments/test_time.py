@@ -8,7 +8,8 @@ predicted success rates (gps.allocation). Both are scored on the same drawn samp
 (best-of-k: solved if any allocated sample is correct), so the comparison is paired.
 Also reports the smallest budget at which the predicted allocation matches uniform's
 accuracy, and the accuracy of the same allocation driven by success rates measured on
-separate samples (an oracle, outside the budget: what a perfect predictor could give). Prints JSON lines and a Markdown table; --out writes both to files.
+separate samples (an oracle, outside the budget: what a perfect predictor could give).
+Prints JSON lines and a Markdown table; --out writes both to files.
 """
 
 import json

@@ -58,3 +58,15 @@ def test_allocation_report_on_hand_checked_samples():
     assert [r["predicted_acc"] for r in rows] == [0.5, 0.5]
     assert rows[0]["budget_to_match_uniform"] == 0.5  # one sample, on prompt 0, already matches
     assert "oracle_acc" not in rows[0]
+
+
+def test_allocation_report_oracle_and_minimum():
+    correct = np.array([[True, False, False, False], [False, False, False, True]])
+    # Oracle rates 0.2 / 0.6: gains 0.6, 0.24 (prompt 1) beat 0.2, so K=1 gives prompt 1 both
+    # samples (neither correct); K=2 then adds 0.2 and 0.16 on prompt 0, whose first is correct.
+    rows = allocation_report(np.array([0.9, 0.1]), correct, [1, 2], 0, np.array([0.2, 0.6]))
+    assert [r["oracle_acc"] for r in rows] == [0.0, 0.5]
+    # With one sample per prompt at least, budgets below 1 per prompt are never tried (they
+    # would be an error); half of K=2 already matches uniform.
+    rows = allocation_report(np.array([0.9, 0.1]), correct, [2], minimum=1)
+    assert rows[0]["budget_to_match_uniform"] == 0.5

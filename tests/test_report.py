@@ -230,10 +230,12 @@ def test_main_with_fixed_target(runs_dir, tmp_path):
 
 
 def test_main_pools_several_folders(runs_dir, tmp_path):
-    """An ablation folder reported against the uniform runs of another folder."""
+    """An ablation folder reported against the uniform runs of another folder (given twice:
+    read once)."""
     ablation = tmp_path / "ablation"
     write_run(ablation / "seed0", "gps", 0, [0.05, 0.2, 0.3, 0.4], label="gps-x")
-    md = run_main(tmp_path / "pooled", [str(ablation), os.path.join(runs_dir, "uniform")])
+    uniform = os.path.join(runs_dir, "uniform")
+    md = run_main(tmp_path / "pooled", [str(ablation), uniform, uniform + "/"])
     assert "- countdown / uniform: seeds 0, 1 (`runs/uniform/seed0`, `runs/uniform/seed1`)" in md
     assert "- countdown / gps-x: seeds 0 (`ablation/seed0`)" in md
     assert "Target: mean@8 ≥ 0.180 (mean final accuracy of uniform)" in md
