@@ -1,5 +1,5 @@
 """Testbed benchmark: policy size, sampler throughput (KV cache vs full recompute),
-and the time of one GRPO step split into selection, sampling, reward and update.
+and the time of the trainer's RL step split into selection, sampling, reward and update.
 
   python -m experiments.benchmark [--config=configs/countdown.py] [--steps=10]
 
@@ -8,6 +8,8 @@ Prints one JSON object per measurement.
 """
 
 import json
+import os
+import tempfile
 import time
 
 import jax
@@ -15,15 +17,16 @@ import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from gps import grpo, trainer
+from gps import trainer
+from gps.jsonl import JsonlLog
 from gps.model import count_params
-from gps.optimizer import make_optimizer
 from gps.sampling import sample
+from gps.selectors.presets import selector_config
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "configs/countdown.py", "Config file.", lock_config=True
 )
-_STEPS = flags.DEFINE_integer("steps", 10, "GRPO steps to time (after one warm-up step).")
+_STEPS = flags.DEFINE_integer("steps", 10, "RL steps to time (after one compiling step).")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Sampler calls to time per variant.")
 
 
@@ -63,82 +66,30 @@ def sampler_throughput(setup, params, key, use_cache: bool) -> dict:
     }
 
 
-def grpo_step_breakdown(setup, params, key) -> dict:
-    """Times the pieces of the RL step as the trainer runs them (jitted vs host work)."""
-    cfg, engine = setup.config, setup.engine
-    optimizer = make_optimizer(
-        cfg.rl.lr, weight_decay=cfg.rl.weight_decay, grad_clip=cfg.rl.grad_clip
-    )
-    opt_state = jax.device_put(optimizer.init(params), jax.devices()[0])  # as in the trainer
-    totals = {"select_s": 0.0, "sample_s": 0.0, "reward_s": 0.0, "update_s": 0.0, "step_s": 0.0}
-    for step in range(_STEPS.value + 1):
-        k = jax.random.fold_in(key, step)
-        start = time.perf_counter()
-        indices = np.asarray(
-            jax.random.choice(k, len(setup.pool), (cfg.batch_size,), replace=False)
-        )
-        selected = time.perf_counter()
-        prompts = [setup.pool[i].prompt for i in indices for _ in range(cfg.n_rollouts)]
-        tokens, lengths = setup.tokenizer.encode_prompts(prompts, engine.prompt_len)
-        samples, sample_s = _timed(
-            lambda: sample(
-                params,
-                setup.model_cfg,
-                tokens,
-                lengths,
-                k,
-                max_new=engine.max_new,
-                temperature=cfg.rl.temperature,
-                prefill=engine.prefill,
-            )
-        )
-        samples = jax.tree.map(np.asarray, samples)
-        reward_start = time.perf_counter()
-        texts = [setup.tokenizer.decode(row[n:]) for row, n in zip(samples.tokens, lengths)]
-        rewards = np.array(
-            [
-                setup.task.verify(setup.pool[indices[j // cfg.n_rollouts]], t)
-                for j, t in enumerate(texts)
-            ],
-            np.float32,
-        ).reshape(cfg.batch_size, -1)
-        reward_s = time.perf_counter() - reward_start
-        batch = grpo.RolloutBatch(
-            samples.tokens,
-            samples.logprobs,
-            samples.mask,
-            grpo.group_advantages(rewards).reshape(-1),
-        )
-        (params, opt_state, _), update_s = _timed(
-            lambda: grpo.update(
-                params,
-                opt_state,
-                batch,
-                None,
-                cfg=setup.model_cfg,
-                optimizer=optimizer,
-                updates=cfg.rl.updates_per_batch,
-                clip_eps=cfg.rl.clip_eps,
-                kl_coef=0.0,
-                temperature=cfg.rl.temperature,
-            )
-        )
-        if step == 0:
-            continue  # compilation
-        for name, value in (
-            ("select_s", selected - start),
-            ("sample_s", sample_s),
-            ("reward_s", reward_s),
-            ("update_s", update_s),
-            ("step_s", time.perf_counter() - start),
-        ):
-            totals[name] += value / _STEPS.value
+def grpo_step_breakdown(config) -> dict:
+    """Times the trainer's own RL steps (Uniform selection) from its per-step metrics.
+
+    Runs `trainer.train` for `--steps` + 1 steps in a scratch workdir with tiny eval sets
+    and drops the first step (compilation). Time outside jit = step - sampling - update.
+    """
+    config = config.copy_and_resolve_references()
+    with config.unlocked():
+        config.selector = selector_config("uniform")
+        config.steps = _STEPS.value + 1
+        config.eval.every = config.checkpoint_every = config.steps
+        for eval_set in config.task.eval_sets.values():
+            eval_set.size = 1
+    with tempfile.TemporaryDirectory() as workdir:
+        trainer.train(config, workdir, log=lambda *a: None)
+        steps = JsonlLog(os.path.join(workdir, "metrics.jsonl")).read()[1:]
+    names = ("selector_s", "sample_s", "verify_s", "update_s", "step_s")
+    totals = {name: float(np.mean([s[name] for s in steps])) for name in names}
     outside = totals["step_s"] - totals["sample_s"] - totals["update_s"]
     return {
         "bench": "grpo_step",
-        "prompts": cfg.batch_size,
-        "rollouts_per_prompt": cfg.n_rollouts,
-        "updates_per_batch": cfg.rl.updates_per_batch,
+        "prompts": config.batch_size,
+        "rollouts_per_prompt": config.n_rollouts,
+        "updates_per_batch": config.rl.updates_per_batch,
         **totals,
         "outside_jit_share": outside / totals["step_s"],
     }
@@ -170,7 +121,7 @@ def main(argv):
             {"bench": "kv_cache_speedup", "ratio": cached["tokens_per_s"] / full["tokens_per_s"]}
         )
     )
-    print(json.dumps(grpo_step_breakdown(setup, params, key)))
+    print(json.dumps(grpo_step_breakdown(_CONFIG.value)))
 
 
 if __name__ == "__main__":
