@@ -367,3 +367,24 @@ def test_cli_corrupt_checkpoint(damage, resume_runs, tmp_path_factory):
     assert "different config" not in result.stderr
     for name, content in before.items():
         assert (workdir / name).read_bytes() == content, f"{name} changed"
+
+
+def test_samples_report_matches_its_listed_rewards(cached_smoke_config):
+    """experiments.samples: each family's mean@k is the mean of the rewards it lists."""
+    from experiments.samples import samples_report
+
+    setup = build(cached_smoke_config)
+    params, _ = base_model(setup, log=lambda *a: None)
+    text = samples_report(setup, params, size=12, k=3, show=12)  # lists every prompt
+    means, rewards = {}, {}
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            family = line.split(":")[0]
+            means[family], rewards[family] = float(line.split()[2]), []
+        elif line.startswith("    "):
+            rewards[family].append(int(line.split()[0]))
+    assert list(means) == list(setup.task.families)
+    assert sum(map(len, rewards.values())) == 12 * 3
+    for family, listed in rewards.items():
+        if listed:
+            assert means[family] == pytest.approx(np.mean(listed), abs=5e-4)

@@ -1,0 +1,77 @@
+"""What a policy writes: sampled completions and per-family success rates on held-out prompts.
+
+  python -m experiments.samples --config=configs/arithmetic.py [--show=6]   # the base model
+  python -m experiments.samples --workdir=WORKDIR                            # a run's policy
+
+Draws `--size` fresh held-out prompts over the task's families (a "samples" split, disjoint
+from every train split), `--k` samples each at the config's evaluation temperature, and
+prints each family's mean@k and pass@k, then `--show` prompts per family with their
+completions and rewards. The config's seed fixes prompts and samples.
+"""
+
+import jax
+from absl import app, flags
+from ml_collections import config_flags
+
+from gps import trainer
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Config file (its cached base model is sampled).", lock_config=True
+)
+_WORKDIR = flags.DEFINE_string("workdir", None, "A run whose latest checkpoint is sampled.")
+_SIZE = flags.DEFINE_integer("size", 512, "Held-out prompts, over all families.")
+_K = flags.DEFINE_integer("k", 8, "Samples per prompt.")
+_SHOW = flags.DEFINE_integer("show", 4, "Prompts per family printed with their completions.")
+
+SAMPLES_STREAM = 1  # folded into the config's eval key: not the stream evaluations use
+
+
+def policy():
+    """(setup, params) of --workdir's latest checkpoint, or of --config's base model."""
+    if (_WORKDIR.value is None) == (_CONFIG.value is None):
+        raise app.UsageError("give exactly one of --config and --workdir")
+    if _WORKDIR.value is not None:
+        run = trainer.load_run(_WORKDIR.value, log=lambda *a: None)
+        return run.setup, run.params
+    setup = trainer.build(_CONFIG.value)
+    params, _ = trainer.base_model(setup)
+    return setup, params
+
+
+def samples_report(setup, params, size: int, k: int, show: int) -> str:
+    """Per family: mean@k and pass@k over `size` fresh held-out prompts, then `show` of the
+    prompts with their k completions, each prefixed by its reward."""
+    config = setup.config
+    problems = setup.task.make_split(config.seed, "eval-samples", size)
+    rollouts = setup.engine.generate(
+        params,
+        problems,
+        k,
+        jax.random.fold_in(setup.keys["eval"], SAMPLES_STREAM),
+        temperature=config.eval.temperature,
+    )
+    rewards = rollouts.rewards_PxN
+    lines = []
+    for family in setup.task.families:
+        rows = [i for i, p in enumerate(problems) if p.family == family]
+        if not rows:
+            continue
+        lines.append(
+            f"{family}: mean@{k} {rewards[rows].mean():.3f} "
+            f"pass@{k} {rewards[rows].max(axis=1).mean():.3f} over {len(rows)} prompts"
+        )
+        for i in rows[:show]:
+            lines.append(f"  {problems[i].prompt}  answer {problems[i].answer}")
+            completions = rollouts.completions[i * k : (i + 1) * k]
+            lines += [f"    {int(r)} {c!r}" for c, r in zip(completions, rewards[i])]
+    return "\n".join(lines)
+
+
+def main(argv):
+    del argv
+    setup, params = policy()
+    print(samples_report(setup, params, _SIZE.value, _K.value, _SHOW.value))
+
+
+if __name__ == "__main__":
+    app.run(main)
