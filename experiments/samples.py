@@ -14,6 +14,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from gps import trainer
+from gps.evaluation import pass_rate_report
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Config file (its cached base model is sampled).", lock_config=True
@@ -50,20 +51,20 @@ def samples_report(setup, params, size: int, k: int, show: int) -> str:
         jax.random.fold_in(setup.keys["eval"], SAMPLES_STREAM),
         temperature=config.eval.temperature,
     )
-    rewards = rollouts.rewards_PxN
     lines = []
     for family in setup.task.families:
         rows = [i for i, p in enumerate(problems) if p.family == family]
         if not rows:
             continue
+        rates = pass_rate_report(rollouts.successes[rows], k)
         lines.append(
-            f"{family}: mean@{k} {rewards[rows].mean():.3f} "
-            f"pass@{k} {rewards[rows].max(axis=1).mean():.3f} over {len(rows)} prompts"
+            f"{family}: mean@{k} {rates['mean']:.3f} pass@{k} {rates['pass']:.3f} "
+            f"over {len(rows)} prompts"
         )
         for i in rows[:show]:
             lines.append(f"  {problems[i].prompt}  answer {problems[i].answer}")
             completions = rollouts.completions[i * k : (i + 1) * k]
-            lines += [f"    {int(r)} {c!r}" for c, r in zip(completions, rewards[i])]
+            lines += [f"    {int(r)} {c!r}" for c, r in zip(completions, rollouts.rewards_PxN[i])]
     return "\n".join(lines)
 
 
