@@ -1,9 +1,10 @@
-# make run: the default countdown RL run (base model cached under cache/), with a before/after table.
+# make run: a short countdown RL run, the `small` testbed (2 layers, 200 RL steps; base model cached
+# under cache/), with a before/after table. The default testbed is `run.py --config=configs/countdown.py`.
 # make test: the test suite. Both create .venv and install the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-WORKDIR ?= workdirs/countdown-uniform
+WORKDIR ?= workdirs/countdown-small-uniform
 
 .PHONY: run test bench lint clean
 
@@ -14,7 +15,7 @@ $(VENV)/installed: requirements.txt
 	touch $@
 
 run: $(VENV)/installed
-	$(PY) run.py --config=configs/countdown.py --workdir=$(WORKDIR)
+	$(PY) run.py --config=configs/countdown.py:small --workdir=$(WORKDIR)
 
 test: $(VENV)/installed
 	$(PY) -m pytest -q tests

@@ -57,7 +57,7 @@ def cross(*settings_lists: list[dict]) -> list[dict]:
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     name: str
-    configs: tuple[str, ...]  # config files, one per task
+    configs: tuple[str, ...]  # config files, one per task; "file:arg" fixes a file argument
     settings: tuple[dict, ...] = ({},)
     seeds: tuple[int, ...] = (0,)
 
@@ -72,7 +72,8 @@ class Run:
 
     def command(self, python: str = sys.executable) -> list[str]:
         arg = ",".join(f"{k}={_text(v)}" for k, v in self.args)
-        cmd = [python, "run.py", f"--config={self.config}" + (f":{arg}" if arg else "")]
+        separator = "," if ":" in self.config else ":"  # the file may carry fixed arguments
+        cmd = [python, "run.py", f"--config={self.config}" + (f"{separator}{arg}" if arg else "")]
         cmd += [f"--config.{k}={_text(v)}" for k, v in self.overrides]
         return cmd + [f"--workdir={self.workdir}"]
 
@@ -98,7 +99,7 @@ def expand(sweep: Sweep, root: str) -> list[Run]:
         )
         if any(k == "seed" for k, _ in changed):
             raise ConfigError("set seeds with Sweep(seeds=...), not as a setting")
-        task = os.path.splitext(os.path.basename(config))[0]
+        task = os.path.splitext(os.path.basename(config.partition(":")[0]))[0]
         parts = [f"{k}={_text(v)}" for k, v in args + changed]
         name = _slug(",".join(parts) or "default")
         method = _slug(

@@ -51,6 +51,14 @@ def test_expand_names_runs_and_splits_args_from_overrides(tmp_path):
         expand(Sweep("d", ("configs/countdown.py",), ({"config.seed": 3},)), str(tmp_path))
 
 
+def test_a_fixed_file_argument_joins_each_runs_arguments_but_not_its_name(tmp_path):
+    sweep = Sweep("s", ("configs/countdown.py:small",), ({"selector": "gps"}, {}))
+    with_selector, default = expand(sweep, str(tmp_path))
+    assert with_selector.workdir == str(tmp_path / "s" / "countdown" / "selector=gps" / "seed0")
+    assert with_selector.command("python")[2] == "--config=configs/countdown.py:small,selector=gps"
+    assert default.command("python")[2] == "--config=configs/countdown.py:small"
+
+
 def test_every_sweep_file_expands(tmp_path):
     folder = os.path.join(ROOT, "configs", "sweeps")
     counts = {

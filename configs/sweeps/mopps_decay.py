@@ -1,4 +1,6 @@
-"""MoPPS temporal decay λ ∈ {0.5 (reference countdown), 0.9, 1.0 (no forgetting)} on countdown."""
+"""MoPPS temporal decay λ ∈ {0.5 (reference countdown), 0.9, 1.0 (no forgetting)} on countdown.
+
+Countdown runs on its `small` testbed (2 layers, 200 steps), as the committed results did."""
 
 from experiments.sweeps import Sweep, cross, product
 
@@ -6,7 +8,7 @@ from experiments.sweeps import Sweep, cross, product
 def get_sweep():
     return Sweep(
         name="mopps_decay",
-        configs=("configs/countdown.py",),
+        configs=("configs/countdown.py:small",),
         settings=tuple(
             cross(
                 [{"selector": "mopps"}],
