@@ -6,7 +6,7 @@
 The default policy has 4 layers and RL runs 400 steps: the smallest budget tried on which
 Uniform selection lifts held-out CD34 mean@8 by 10 points over the base on every seed
 (results/testbed/README.md, tuneN). `small` is the earlier 2-layer, 200-step testbed (about
-4x cheaper, RL gain ≈ 7 points) on which the committed selector comparisons were run.
+half the CPU time, RL gain ≈ 7 points) on which the committed selector comparisons were run.
 
 Arguments: selector=<name> (default uniform), small (2 layers, 200 steps), smoke (shrinks
 everything).

@@ -3,7 +3,7 @@
 No diversity (λ_div = 0), no inter-step term, a deterministic latent, M ∈ {1, 4, 16}
 (4 is the default), γ* ∈ {0.3, 0.5, 0.7} (0.5 is the default).
 Countdown runs on its `small` testbed (2 layers, 200 steps), as the committed results did;
-drop `:small` for the default 4-layer, 400-step testbed (about 4x the CPU time).
+drop `:small` for the default 4-layer, 400-step testbed (about twice the CPU time).
 """
 
 from experiments.sweeps import Sweep, chain, cross, product
