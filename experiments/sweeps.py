@@ -99,7 +99,11 @@ def expand(sweep: Sweep, root: str) -> list[Run]:
         )
         if any(k == "seed" for k, _ in changed):
             raise ConfigError("set seeds with Sweep(seeds=...), not as a setting")
-        task = os.path.splitext(os.path.basename(config.partition(":")[0]))[0]
+        config_file, _, fixed = config.partition(":")
+        refixed = {k for k, _ in args} & {item.partition("=")[0] for item in fixed.split(",")}
+        if refixed:
+            raise ConfigError(f"settings set {sorted(refixed)}, which {config} already fixes")
+        task = os.path.splitext(os.path.basename(config_file))[0]
         parts = [f"{k}={_text(v)}" for k, v in args + changed]
         name = _slug(",".join(parts) or "default")
         method = _slug(
