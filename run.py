@@ -49,7 +49,11 @@ def ignore_closed_loop_errors() -> None:
 def parse_flags(argv):
     """Flag parsing loads the config file and applies overrides: report bad ones in one line."""
     try:
-        return flags.FLAGS(argv)
+        rest = flags.FLAGS(argv)
+        _CONFIG.value.to_dict()  # a config file that failed to load raises only when read
+        return rest
+    except OSError as e:  # ml_collections wraps the file's own error (missing, unreadable)
+        fail("cannot load the config file: " + str(e).strip().splitlines()[-1].strip())
     except (AttributeError, KeyError) as e:  # ConfigDict's answer to an unknown key
         text = (
             str(e).encode().decode("unicode_escape").replace("'", "")

@@ -8,7 +8,8 @@ Uniform selection lifts held-out CD34 mean@8 by 10 points over the base, average
 seeds (+9.7 to +10.8; results/testbed/README.md, tuneN). `small` is the earlier 2-layer, 200-step testbed (about
 half the CPU time, RL gain ≈ 7 points) on which the committed selector comparisons were run.
 
-Arguments: selector=<name> (default uniform), small (2 layers, 200 steps), smoke (shrinks
+Arguments: selector=<name> (default uniform), model=<name> and acquisition=<name> (replace
+the selector's parts, with their defaults), small (2 layers, 200 steps), smoke (shrinks
 everything).
 """
 
@@ -16,7 +17,9 @@ from gps import config as config_lib
 
 
 def get_config(arg=None):
-    arg = config_lib.parse_arg(arg, selector="uniform", small=False, smoke=False)
+    arg = config_lib.parse_arg(
+        arg, selector="uniform", model="", acquisition="", small=False, smoke=False
+    )
     c = config_lib.base_config()
     c.task.name = "countdown"
     c.task.options.max_number = 20  # operands are drawn from 1..max_number
@@ -26,7 +29,7 @@ def get_config(arg=None):
     c.task.eval_sets.cd4 = config_lib.eval_set(("cd4",), 256)
     c.model.n_layers = 2 if arg.small else 4
     c.steps = 200 if arg.small else 400
-    c.selector = config_lib.selector_config(arg.selector)
+    c.selector = config_lib.selector_config(arg.selector, arg.model, arg.acquisition)
     if arg.smoke:
         config_lib.apply_smoke(c)
     return c

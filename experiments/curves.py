@@ -18,6 +18,11 @@ def read_jsonl(path: str) -> list[dict]:
     return JsonlLog(path).read()
 
 
+def cell(record: dict, metric: str, whole: dict | None) -> str:
+    """The metric, starred when the evaluation used fewer prompts than the run's last one."""
+    return f"{record[metric]:.3f}" + ("*" if record.get("eval_size") != whole else "")
+
+
 def curve_table(workdirs: list[str], metric: str) -> str:
     curves = {
         w: {r["step"]: r for r in read_jsonl(os.path.join(w, "eval.jsonl"))} for w in workdirs
@@ -27,10 +32,16 @@ def curve_table(workdirs: list[str], metric: str) -> str:
         "| step | " + " | ".join(os.path.basename(w.rstrip("/")) for w in workdirs) + " |",
         "|---" * (len(workdirs) + 1) + "|",
     ]
+    starred = False
     for step in steps:
-        cells = [f"{c[step][metric]:.3f}" if step in c else "" for c in curves.values()]
+        cells = [
+            cell(c[step], metric, c[max(c)].get("eval_size")) if step in c else ""
+            for c in curves.values()
+        ]
+        starred |= any(text.endswith("*") for text in cells)
         rows.append(f"| {step} | " + " | ".join(cells) + " |")
-    return f"{metric}\n\n" + "\n".join(rows)
+    note = "\n\n\\* evaluated on the first `eval_size` prompts of each set" if starred else ""
+    return f"{metric}\n\n" + "\n".join(rows) + note
 
 
 def gain_table(workdirs: list[str], metric: str) -> str:

@@ -10,6 +10,9 @@ replicates. Several RUNS_DIRs are pooled, e.g. an ablation sweep with the main s
 runs as the reference. Writes report.md, report.tex and PNG plots
 into --out (default: the first RUNS_DIR/report). Each method is also compared seed by seed
 with --paired_with (default uniform): a seed fixes the base model every method starts from.
+Each seed's cost (steps, rollouts, wall-clock) to reach the target accuracy is interpolated
+between the evaluations around its first crossing; speed-ups over the baselines and
+--paired_with are geometric means of the per-seed ratios, with a CI on their logs.
 """
 
 import dataclasses
@@ -36,6 +39,7 @@ BASELINES = ("uniform", "ds")
 SMOOTH = 10  # steps in the moving average of per-step curves
 DASH = "—"
 COST_KEYS = ("step", "rollouts", "wall_s")
+COST_FORMATS = dict(zip(COST_KEYS, (".1f", ".0f", ".1f")))
 # eval.jsonl x key, file name part, axis label
 X_AXES = (
     ("step", "steps", "RL steps"),
@@ -98,6 +102,15 @@ class Stat:
     fmt: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Ratio:
+    """A geometric-mean speed-up and its 95% CI (None with a single seed pair)."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+
 @dataclasses.dataclass
 class Table:
     """Row data rendered identically as Markdown and as LaTeX."""
@@ -105,7 +118,7 @@ class Table:
     title: str
     note: str
     header: list[str]
-    rows: list[list[str | Stat]]
+    rows: list[list[str | Stat | Ratio]]
 
 
 # Loading.
@@ -204,18 +217,39 @@ def stat(values, fmt: str = ".3f") -> str | Stat:
 
 
 def cost_to_target(evals: list[dict], metric: str, target: float) -> dict | None:
-    """Steps, rollouts and wall-clock at the first evaluation whose `metric` is >= target."""
-    for record in evals:
-        if record[metric] >= target:
-            return {key: record[key] for key in COST_KEYS}
+    """Steps, rollouts and wall-clock at which `metric` first reaches `target`, linearly
+    interpolated between the evaluation before the first one at or above it and that one (the
+    first evaluation's own cost if it already is); None if no evaluation reaches it."""
+    for before, record in zip([None, *evals], evals):
+        if record[metric] < target:
+            continue
+        if before is None:
+            return {key: float(record[key]) for key in COST_KEYS}
+        w = (target - before[metric]) / (record[metric] - before[metric])
+        return {key: before[key] + w * (record[key] - before[key]) for key in COST_KEYS}
     return None
 
 
-def speedup(baseline: dict | None, method: dict | None, key: str) -> float | None:
-    """Baseline's `key`-to-target over the method's; None if either never reached it."""
-    if baseline is None or not method or not method[key]:
-        return None
-    return baseline[key] / method[key]
+def run_cost(run: Run, eval_set: str, target: float | None) -> dict | None:
+    """The run's own cost to reach `target` mean@k on `eval_set` (None without a target)."""
+    return None if target is None else cost_to_target(run.evals, run.mean_key(eval_set), target)
+
+
+def both_reached(baseline: dict | None, method: dict | None) -> bool:
+    """Whether a seed pair has a speed-up: both reached the target after step 0 (at step 0 the
+    pair shares its base model, so both costs would be zero)."""
+    return bool(baseline and method and baseline["step"] > 0 and method["step"] > 0)
+
+
+def geometric_mean_ci(ratios: list[float]) -> Ratio | str:
+    """Geometric mean of per-seed ratios with a 95% Student-t CI on their logs (none for one
+    ratio); a dash without any."""
+    if not ratios:
+        return DASH
+    mean, half = mean_ci(np.log(ratios))
+    if len(ratios) < 2:
+        return Ratio(float(np.exp(mean)))
+    return Ratio(*(float(np.exp(x)) for x in (mean, mean - half, mean + half)))
 
 
 def run_diagnostics(run: Run) -> dict[str, float | None]:
@@ -247,81 +281,98 @@ def target_for(methods: dict[str, list[Run]], eval_set: str, fixed: float | None
     return mean_present(finals), "mean final accuracy of uniform"
 
 
-def mean_curve(runs: list[Run], eval_set: str) -> list[dict]:
-    """The seeds' mean evaluation curve (mean@k, steps, rollouts, wall-clock) at shared steps."""
-    by_step = [{e["step"]: e for e in r.evals} for r in runs]
-    shared = sorted(set.intersection(*(set(b) for b in by_step)))
-    return [
-        {
-            "value": float(np.mean([b[step][r.mean_key(eval_set)] for b, r in zip(by_step, runs)])),
-            **{key: float(np.mean([b[step][key] for b in by_step])) for key in COST_KEYS},
-        }
-        for step in shared
-    ]
-
-
-def curve_cost(runs: list[Run], eval_set: str, target: float | None) -> dict | None:
-    """Cost to `target` on the seeds' mean curve: a per-seed first crossing would average only
-    the seeds that got lucky (and a method could 'reach' its own mean only on its best seed)."""
-    if target is None:
-        return None
-    return cost_to_target(mean_curve(runs, eval_set), "value", target)
-
-
-def speedup_text(baseline: dict | None, method: dict | None) -> str:
-    """'rollouts× / steps×' speed-up over a baseline, a dash where undefined."""
-    ratios = [speedup(baseline, method, key) for key in ("rollouts", "step")]
-    return " / ".join(DASH if r is None else f"{r:.2f}×" for r in ratios)
-
-
-def _number(cost: dict | None, key: str, fmt: str) -> str:
-    return DASH if cost is None else format(cost[key], fmt)
-
-
-def eval_set_row(method: str, runs: list[Run], eval_set: str, costs: dict, target) -> list:
-    reached = (
-        0
-        if target is None
-        else sum(cost_to_target(r.evals, r.mean_key(eval_set), target) is not None for r in runs)
+def subset_note(methods: dict[str, list[Run]], eval_set: str) -> str:
+    """A sentence when some evaluations used only a prefix of the set (eval.jsonl `eval_size`)."""
+    runs = [r for rs in methods.values() for r in rs]
+    sizes = {e["eval_size"][eval_set] for r in runs for e in r.evals if "eval_size" in e}
+    smaller = sorted(n for n in sizes if n < max(sizes))
+    if not smaller:
+        return ""
+    return (
+        f" Evaluations between the first and the last used the first {'/'.join(map(str, smaller))}"
+        " prompts of the set (eval_size in eval.jsonl); costs interpolate over every evaluation."
     )
-    cost = costs[method]
-    return [
-        method,
-        str(len(runs)),
-        stat([r.evals[-1][r.mean_key(eval_set)] for r in runs]),
-        stat([r.evals[-1][f"{eval_set}/greedy"] for r in runs]),
-        f"{reached}/{len(runs)}",
-        _number(cost, "step", ".0f"),
-        _number(cost, "rollouts", ".0f"),
-        _number(cost, "wall_s", ".1f"),
-        *(speedup_text(costs.get(b), cost) for b in BASELINES),
-    ]
 
 
-def eval_set_table(
-    task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None
+def cost_table(
+    task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None, source: str
 ) -> Table:
-    """Final accuracy, cost to the target and speed-ups on one eval set, a row per method."""
-    methods = {m: [r for r in runs if eval_set in r.eval_sets] for m, runs in methods.items()}
-    methods = {m: runs for m, runs in methods.items() if runs}
+    """Final accuracy and each seed's cost to the target on one eval set, a row per method."""
     mean_k = mean_k_label(methods)
-    target, source = target_for(methods, eval_set, target)
-    costs = {m: curve_cost(runs, eval_set, target) for m, runs in methods.items()}
     if target is None:
         note = f"No {mean_k} target: no uniform runs; pass --target."
     else:
         note = f"Target: {mean_k} ≥ {target:.3f} ({source})."
     note += (
         " Final accuracy: at the last evaluation, mean ± 95% CI (Student t) over seeds."
-        " Reached: seeds whose own curve reaches the target. Cost to target: at the first"
-        " evaluation where the seeds' mean curve is at or above it; speed-up = baseline's cost"
-        " / method's."
+        " Reached: seeds whose curve reaches the target. Cost to target: per seed, interpolated"
+        " linearly between the two evaluations around its first crossing; mean ± 95% CI over"
+        " the seeds that reached it." + subset_note(methods, eval_set)
     )
     header = ["method", "seeds", f"final {mean_k}", "final greedy", "reached", "steps to target"]
     header += ["rollouts to target", "wall-clock to target (s)"]
-    header += [f"speed-up vs {b} (rollouts / steps)" for b in BASELINES]
-    rows = [eval_set_row(m, runs, eval_set, costs, target) for m, runs in methods.items()]
+    rows = []
+    for method, runs in methods.items():
+        costs = [c for c in (run_cost(r, eval_set, target) for r in runs) if c is not None]
+        rows.append(
+            [
+                method,
+                str(len(runs)),
+                stat([r.evals[-1][r.mean_key(eval_set)] for r in runs]),
+                stat([r.evals[-1][f"{eval_set}/greedy"] for r in runs]),
+                f"{len(costs)}/{len(runs)}",
+                *(stat([c[key] for c in costs], fmt) for key, fmt in COST_FORMATS.items()),
+            ]
+        )
     return Table(f"{task} — {eval_set}", note, header, rows)
+
+
+def speedup_row(pairs: list[tuple[Run, Run]], eval_set: str, target: float) -> list:
+    """'n/N' seed pairs where both reached the target, and the geometric-mean speed-up
+    (reference's cost / method's, per seed) in steps, rollouts and wall-clock."""
+    costs = [(run_cost(ref, eval_set, target), run_cost(r, eval_set, target)) for r, ref in pairs]
+    costs = [(b, m) for b, m in costs if both_reached(b, m)]
+    ratios = [geometric_mean_ci([b[key] / m[key] for b, m in costs]) for key in COST_KEYS]
+    return [f"{len(costs)}/{len(pairs)}", *ratios]
+
+
+def speedup_table(
+    task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None, paired_with: str
+) -> Table | None:
+    """Each method's speed-up to the target over each baseline (and `paired_with`), paired by
+    seed; None without a target or any pair."""
+    if target is None:
+        return None
+    rows = [
+        [method, reference, *speedup_row(pairs, eval_set, target)]
+        for reference in dict.fromkeys((*BASELINES, paired_with))
+        for method, pairs in seed_pairs(methods, eval_set, reference).items()
+    ]
+    if not rows:
+        return None
+    note = (
+        "Speed-up to the target of the table above: the reference's cost / the method's, per"
+        " seed (a seed fixes the base model and pools), over the seeds where both reached it"
+        " after step 0 (n/N of the paired seeds). Geometric mean, and 95% CI from a Student t"
+        " interval on the log-ratios (none with one pair)."
+    )
+    header = ["method", "vs", "seeds reaching", "steps", "rollouts", "wall-clock"]
+    return Table(f"{task} — {eval_set}, speed-up to target", note, header, rows)
+
+
+def eval_set_tables(
+    task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None, paired_with: str
+) -> list[Table]:
+    """Cost to target, speed-ups and paired differences on one eval set."""
+    methods = {m: [r for r in runs if eval_set in r.eval_sets] for m, runs in methods.items()}
+    methods = {m: runs for m, runs in methods.items() if runs}
+    target, source = target_for(methods, eval_set, target)
+    tables = [
+        cost_table(task, methods, eval_set, target, source),
+        speedup_table(task, methods, eval_set, target, paired_with),
+        paired_table(task, methods, eval_set, paired_with),
+    ]
+    return [t for t in tables if t is not None]
 
 
 def seed_pairs(
@@ -388,7 +439,9 @@ def diagnostics_table(task: str, methods: dict[str, list[Run]]) -> Table:
     note = (
         "Means over RL steps (effective ratio, pred Spearman) and over evaluations after step 0"
         " (eval pred Spearman), nulls ignored; selector overhead = median selector_s /"
-        " median step_s over steps after the first. Mean ± 95% CI (Student t) over seeds."
+        " median step_s over steps after the first, selector_s leaving out the rollouts a"
+        " selector generates itself (DS's rounds, counted in sample_s like every method's)."
+        " Mean ± 95% CI (Student t) over seeds."
     )
     return Table(
         f"{task} — training diagnostics", note, ["method", "seeds", *DIAGNOSTICS.values()], rows
@@ -399,8 +452,16 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_ESCAPES.get(c, c) for c in text)
 
 
-def cell_text(cell: str | Stat, latex: bool = False) -> str:
+def ratio_text(cell: Ratio, latex: bool = False) -> str:
+    """'1.41× [1.02, 1.95]', or '1.41×' without a CI."""
+    text = f"{cell.value:.2f}" + (r"$\times$" if latex else "×")
+    return text if cell.low is None else text + f" [{cell.low:.2f}, {cell.high:.2f}]"
+
+
+def cell_text(cell: str | Stat | Ratio, latex: bool = False) -> str:
     """A cell as Markdown, or as LaTeX (a Stat in math mode, text escaped)."""
+    if isinstance(cell, Ratio):
+        return ratio_text(cell, latex)
     if not isinstance(cell, Stat):
         return latex_escape(cell) if latex else cell
     text = f"{cell.mean:{cell.fmt}}"
@@ -563,10 +624,7 @@ def write_report(
     tables, plots = [], []
     for task, methods in groups.items():
         for eval_set in task_eval_sets(methods):
-            tables.append(eval_set_table(task, methods, eval_set, target))
-            paired = paired_table(task, methods, eval_set, paired_with)
-            if paired is not None:
-                tables.append(paired)
+            tables += eval_set_tables(task, methods, eval_set, target, paired_with)
         tables.append(diagnostics_table(task, methods))
         plots.append((task, plot_task(task, methods, out, paired_with)))
     markdown = [runs_header(roots, groups), *map(render_markdown, tables)]

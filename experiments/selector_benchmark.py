@@ -7,6 +7,9 @@ success counts are drawn at random (the selectors' work does not depend on their
 DS's timing covers its selection logic only, with a stand-in rollout function; its real
 cost is the rollouts it generates, which runs count in `rollouts`. One JSON object per line.
 A selector's share of the step time in real runs is in `experiments.report`'s diagnostics.
+Each pool size also times the reference the issue-13 target is set against: one jitted
+[pool, 256] × [256, 64] float32 matmul (`"bench": "matmul"`), the least work a predictor
+with a 64-wide first layer must do to score every prompt.
 """
 
 import json
@@ -76,12 +79,28 @@ def time_selector(label: str, pool: Pool, batch: int, steps: int) -> dict:
     }
 
 
+def time_matmul(embeddings: np.ndarray, steps: int, hidden: int = 64) -> dict:
+    """Median time of one [N, D] × [D, hidden] float32 matmul, jitted, on the same machine."""
+    x = jax.device_put(embeddings)
+    w = jax.device_put(
+        np.random.default_rng(1).normal(size=(x.shape[1], hidden)).astype(np.float32)
+    )
+    matmul = jax.jit(lambda a, b: a @ b)
+    times = []
+    for _ in range(steps + 2):
+        start = time.time()
+        jax.block_until_ready(matmul(x, w))
+        times.append(time.time() - start)
+    return {"bench": "matmul", "shape": [*x.shape, hidden], "s": float(np.median(times[2:]))}
+
+
 def main(argv):
     del argv
     rng = np.random.default_rng(0)
     for size in map(int, _POOLS.value):
         embeddings = rng.normal(size=(size, DIM)).astype(np.float32)
         pool = Pool(tuple(map(str, range(size))), embeddings)
+        print(json.dumps(time_matmul(embeddings, _STEPS.value)), flush=True)
         for name in _SELECTORS.value or SELECTORS.names() + list(VARIANTS):
             print(json.dumps(time_selector(name, pool, _BATCH.value, _STEPS.value)), flush=True)
 

@@ -74,7 +74,13 @@ def base_config() -> ml_collections.ConfigDict:
     c.selector = selector_config("uniform")  # config files replace it with the named preset
 
     c.eval = ml_collections.ConfigDict()
-    c.eval.every = 25  # RL steps between evaluations (also at step 0 and at the end)
+    c.eval.every = 10  # RL steps between evaluations (also at step 0 and at the end)
+    # Prompts of each eval set (a fixed prefix, the same every time) used by the evaluations
+    # between the first and the last, which take whole sets; 0 = always whole. Measured on
+    # countdown.py:small (2 sets of 256, k = 8, 2-core CPU): RL step 0.86 s; evaluation on whole
+    # sets 4-5.5 s (10 s at step 0, compiling), on 64 prompts 1.7 s, 32: 0.9 s, 16: 0.7 s. Over
+    # 200 steps, 32 keeps evaluation to ~15% of the run (64: 21%, whole sets every time: 37%).
+    c.eval.intermediate_size = 32
     c.eval.k = 8  # samples per prompt for mean@k
     c.eval.temperature = 1.0
 
@@ -92,7 +98,7 @@ def apply_smoke(c: ml_collections.ConfigDict) -> None:
         eval_set.size = 8
     c.model.update(d_model=32, n_layers=1, n_heads=2, d_ff=64)
     c.base.update(steps=4, batch_size=16, warmup_steps=0, data_size=64, report_size=8)
-    c.eval.update(every=2, k=2)
+    c.eval.update(every=2, k=2, intermediate_size=4)
     c.checkpoint_every = 2
 
 

@@ -19,13 +19,13 @@ from gps import config as config_lib
 from gps import grpo, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import CheckpointError, ConfigError
-from gps.evaluation import evaluate, pass_rate_report
+from gps.evaluation import eval_prefixes, evaluate, pass_rate_report
 from gps.jsonl import JsonlLog
 from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
 from gps.provenance import code_version
 from gps.rollout import RolloutEngine, Rollouts
-from gps.selectors import SELECTORS, Pool, make_selector
+from gps.selectors import Pool, check_selector_config, make_selector
 from gps.selectors.diagnostics import prediction_metrics
 from gps.tasks import Problem, get_task
 from gps.tokenizer import CharTokenizer
@@ -74,7 +74,7 @@ def build(config) -> Setup:
     except (TypeError, ValueError) as e:  # unknown task, bad task options or model shape
         raise ConfigError(f"config.task/config.model: {e}") from None
     config_lib.validate(config, len(pool))
-    SELECTORS.get(config.selector.name)
+    check_selector_config(config.selector)
     shortest = min(len(p.prompt) for p in pool + sum(eval_sets.values(), []))
     engine = RolloutEngine(
         task,
@@ -249,25 +249,29 @@ def train(config, workdir: str, log=print) -> dict:
 
     def run_eval(step):
         start = time.time()
+        # The first and last evaluations use the whole sets, the ones between a fixed prefix.
+        size = 0 if step in (0, config.steps) else config.eval.intermediate_size
+        eval_sets = eval_prefixes(setup.eval_sets, size)
         results, rates = evaluate(
             setup.engine,
             params,
-            setup.eval_sets,
+            eval_sets,
             k=config.eval.k,
             temperature=config.eval.temperature,
             key=jax.random.fold_in(setup.keys["eval"], step),
         )
-        names = sorted(setup.eval_sets)  # held-out prompts: never in the selector's pool
+        names = sorted(eval_sets)  # held-out prompts: never in the selector's pool
         predicted = selector.predict_unseen(
             sel_state,
             jax.random.fold_in(setup.keys["predict"], step),
-            [p.text for name in names for p in setup.eval_sets[name]],
+            [p.text for name in names for p in eval_sets[name]],
         )
         observed = np.concatenate([rates[name] for name in names])
         record = {
             "step": step,
             "rollouts": rollouts_total,
             "wall_s": wall_s,
+            "eval_size": {name: len(eval_sets[name]) for name in names},
             **results,
             **prediction_metrics(predicted, observed, prefix="eval_pred"),
             "eval_s": time.time() - start,
@@ -285,7 +289,7 @@ def train(config, workdir: str, log=print) -> dict:
         selection = selector.select(
             sel_state, jax.random.fold_in(setup.keys["select"], step), rollout_fn
         )
-        selector_s = time.time() - start
+        selector_s = time.time() - start - selection.rollout_s  # its own rollouts: in sample_s
         if selection.note:
             log(f"step {step + 1}: {selection.note}")
         # Rollouts and verification.
@@ -331,6 +335,7 @@ def train(config, workdir: str, log=print) -> dict:
             **selection.info,
             "completion_len": float(rollouts.samples.mask.sum(1).mean()),
             "selector_s": selector_s,
+            "selector_rollout_s": selection.rollout_s,
             "sample_s": rollouts.sample_s,
             "verify_s": rollouts.verify_s,
             "update_s": updated_at - sampled_at,

@@ -9,7 +9,7 @@ import pytest
 from absl import flags
 from scipy import stats
 
-from experiments import report
+from experiments import curves, report
 
 STEPS = [0, 10, 20, 30]
 # cd34 mean@8 at STEPS; the cd4 curve is half of it, greedy is 0.01 above.
@@ -26,8 +26,19 @@ def t_half(values):
     return stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
 
 
-def write_run(path, selector, seed, curve, rollouts_per_step=100, finished=True, label=None):
-    """A run folder as the trainer writes it: config, eval and metrics logs, summary when done."""
+def write_run(
+    path,
+    selector,
+    seed,
+    curve,
+    rollouts_per_step=100,
+    finished=True,
+    label=None,
+    wall_per_step=2.0,
+    intermediate_size=256,
+):
+    """A run folder as the trainer writes it: config, eval and metrics logs, summary when done;
+    evaluations between the first and the last use `intermediate_size` prompts per set."""
     os.makedirs(path)
     config = {
         "seed": seed,
@@ -40,7 +51,10 @@ def write_run(path, selector, seed, curve, rollouts_per_step=100, finished=True,
         {
             "step": step,
             "rollouts": step * rollouts_per_step,
-            "wall_s": 2.0 * step,
+            "wall_s": wall_per_step * step,
+            "eval_size": dict.fromkeys(
+                ("cd34", "cd4"), 256 if step in (STEPS[0], STEPS[-1]) else intermediate_size
+            ),
             "cd34/mean@8": acc,
             "cd34/pass@8": min(1.0, 2 * acc),
             "cd34/greedy": acc + 0.01,
@@ -103,25 +117,39 @@ def test_mean_ci_is_student_t():
     assert report.mean_ci([0.4]) == (0.4, 0.0)
 
 
-def test_cost_to_target_takes_first_evaluation_at_or_above():
+def test_cost_to_target_interpolates_the_first_crossing():
     evals = [
         {"step": 0, "rollouts": 0, "wall_s": 0.0, "m": 0.1},
         {"step": 5, "rollouts": 50, "wall_s": 1.5, "m": 0.3},
         {"step": 10, "rollouts": 100, "wall_s": 3.0, "m": 0.2},
     ]
-    assert report.cost_to_target(evals, "m", 0.2) == {"step": 5, "rollouts": 50, "wall_s": 1.5}
+    # 0.2 is halfway from 0.1 (step 0) to 0.3 (step 5).
+    assert report.cost_to_target(evals, "m", 0.2) == pytest.approx(
+        {"step": 2.5, "rollouts": 25, "wall_s": 0.75}
+    )
     assert report.cost_to_target(evals, "m", 0.3)["step"] == 5  # equal counts as reached
     assert report.cost_to_target(evals, "m", 0.1)["step"] == 0
     assert report.cost_to_target(evals, "m", 0.5) is None
 
 
-def test_speedup_is_baseline_cost_over_method_cost():
-    baseline, method = {"rollouts": 400, "step": 4}, {"rollouts": 200, "step": 1}
-    assert report.speedup(baseline, method, "rollouts") == pytest.approx(2.0)
-    assert report.speedup(baseline, method, "step") == pytest.approx(4.0)
-    assert report.speedup(baseline, None, "rollouts") is None
-    assert report.speedup(None, method, "rollouts") is None
-    assert report.speedup(baseline, {"rollouts": 0, "step": 0}, "rollouts") is None
+def test_speedup_needs_both_to_reach_after_step_0():
+    reached, at_start = {"step": 4.0}, {"step": 0.0}
+    assert report.both_reached(reached, reached)
+    assert not report.both_reached(reached, None) and not report.both_reached(None, reached)
+    assert not report.both_reached(at_start, at_start)
+
+
+def test_geometric_mean_ci_is_t_interval_on_logs():
+    logs = np.log([3.0, 2.5, 4.0])
+    half = t_half(logs)
+    ratio = report.geometric_mean_ci([3.0, 2.5, 4.0])
+    assert ratio.value == pytest.approx(30 ** (1 / 3))
+    assert (ratio.low, ratio.high) == pytest.approx(
+        np.exp([logs.mean() - half, logs.mean() + half])
+    )
+    single = report.geometric_mean_ci([2.0])
+    assert single.value == pytest.approx(2.0) and single.low is None  # no CI from one pair
+    assert report.geometric_mean_ci([]) == report.DASH
 
 
 def test_moving_average_ignores_nans():
@@ -176,17 +204,21 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     ]
     with open(os.path.join(out, "report.md")) as f:
         md = f.read()
-    # Target: uniform's mean final cd34 mean@8, (0.20 + 0.16) / 2. Seeds' own curves: uniform
-    # seed 0 only, gps seeds 0 and 1. Mean curves: uniform 0.05, 0.09, 0.135, 0.18 -> step 30
-    # (3000 rollouts, 60 s); gps 0.05, 0.137, 0.20 -> step 20 (rollouts (2000 + 2400 + 2000) / 3).
+    # Target: uniform's mean final cd34 mean@8, (0.20 + 0.16) / 2. Seeds reaching it, costs
+    # interpolated: uniform seed 0 at 20 + 10 * 0.03 / 0.05 = 26 steps (2600 rollouts, 52 s);
+    # gps seed 0 at 10 * 0.13 / 0.14 = 9.29 steps (929 rollouts, 18.6 s), seed 1 at
+    # 10 + 10 * 0.06 / 0.08 = 17.5 steps (120 rollouts a step: 2100, 35 s).
     assert "- countdown / gps: seeds 0, 1, 2" in md
     assert "Target: mean@8 ≥ 0.180 (mean final accuracy of uniform)" in md
     final = f"0.250 ± {t_half([0.30, 0.28, 0.17]):.3f}"
     assert final == "0.250 ± 0.174"
-    gps_row = f"| gps | 3 | {final} | 0.260 ± 0.174 | 2/3 | 20 | 2133 | 40.0 |"
-    assert gps_row + " 1.41× / 1.50× | — / — |" in md  # 3000 / 2133.3 rollouts, 30 / 20 steps
-    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 1/2 | 30 | 3000 | 60.0 |" in md
-    assert "| gps-nodiv | 1 | 0.100 | 0.110 | 0/1 | — | — | — | — / — | — / — |" in md
+    gps_steps = f"13.4 ± {t_half([130 / 14, 17.5]):.1f}"
+    assert f"| gps | 3 | {final} | 0.260 ± 0.174 | 2/3 | {gps_steps} | 1514 ± " in md
+    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 1/2 | 26.0 | 2600 | 52.0 |" in md
+    assert "| gps-nodiv | 1 | 0.100 | 0.110 | 0/1 | — | — | — |" in md
+    # Speed-up on seed 0 only (uniform seed 1 never reached): 26 / 9.29 in every cost.
+    assert "| gps | uniform | 1/2 | 2.80× | 2.80× | 2.80× |" in md
+    assert "| gps-nodiv | uniform | 0/1 | — | — | — |" in md
     assert "| uniform | 2 | 0.600 ± 0.000 | — | — | 0.100 ± 0.000 |" in md
     assert "| gps | 3 | 0.600 ± 0.000 | 0.200 ± 0.000 | 0.400 ± 0.000 | 0.100 ± 0.000 |" in md
     assert "## countdown — cd4" in md and "seed3" not in md
@@ -200,10 +232,64 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     assert md.count("paired with uniform") == 2
     with open(os.path.join(out, "report.tex")) as f:
         tex = f.read()
-    assert tex.count(r"\begin{tabular}") == 5
+    assert tex.count(r"\begin{tabular}") == 7
     assert r"gps & 3 & $0.250 \pm 0.174$" in tex
     assert r"gps-nodiv & 1 & $0.100$" in tex
-    assert r"1.41$\times$ / 1.50$\times$ & --- / ---" in tex
+    assert r"gps & uniform & 1/2 & 2.80$\times$ & 2.80$\times$ & 2.80$\times$ \\" in tex
+    assert r"gps-nodiv & uniform & 0/1 & --- & --- & --- \\" in tex
+
+
+# Hand-checked costs at target 0.15, interpolated between the evaluations at STEPS around the
+# first crossing. Uniform: 100 rollouts and 2 s per step; gps: 200 rollouts and 1 s per step.
+SPEEDUP_CURVES = {
+    ("uniform", 0): [0.05, 0.10, 0.20, 0.25],  # 10 + 10 * 0.05 / 0.10 = 15 steps
+    ("uniform", 1): [0.05, 0.10, 0.13, 0.17],  # 20 + 10 * 0.02 / 0.04 = 25 steps
+    ("uniform", 2): [0.05, 0.15, 0.20, 0.20],  # exactly at step 10
+    ("uniform", 3): [0.05, 0.08, 0.10, 0.12],  # never
+    ("gps", 0): [0.05, 0.25, 0.30, 0.30],  # 10 * 0.10 / 0.20 = 5 steps
+    ("gps", 1): [0.05, 0.15, 0.20, 0.25],  # 10 steps
+    ("gps", 2): [0.05, 0.45, 0.50, 0.50],  # 10 * 0.10 / 0.40 = 2.5 steps
+    ("gps", 3): [0.05, 0.25, 0.30, 0.30],  # 5 steps, but uniform seed 3 never gets there
+}
+
+
+@pytest.fixture
+def speedup_dir(tmp_path):
+    """4 uniform and 4 gps seeds (SPEEDUP_CURVES); intermediate evaluations on 64 prompts."""
+    root = tmp_path / "speedup"
+    for (selector, seed), curve in SPEEDUP_CURVES.items():
+        gps = selector == "gps"
+        per_step = {"rollouts_per_step": 200 if gps else 100, "wall_per_step": 1.0 if gps else 2.0}
+        write_run(
+            root / selector / f"seed{seed}", selector, seed, curve, **per_step, intermediate_size=64
+        )
+    return str(root)
+
+
+def test_cost_and_speedup_tables_are_per_seed_and_interpolated(speedup_dir, tmp_path):
+    out = str(tmp_path / "out")
+    report.write_report([speedup_dir], report.load_runs(speedup_dir), out, target=0.15)
+    with open(os.path.join(out, "report.md")) as f:
+        md = f.read()
+    assert "used the first 64 prompts of the set (eval_size in eval.jsonl)" in md
+    # Costs over the seeds that reached 0.15: uniform 15, 25, 10 steps; gps 5, 10, 2.5, 5.
+    uniform_steps = f"16.7 ± {t_half([15, 25, 10]):.1f}"
+    assert uniform_steps == "16.7 ± 19.0"
+    uniform_cost = f"| 3/4 | {uniform_steps} | 1667 ± {t_half([1500, 2500, 1000]):.0f} | "
+    assert uniform_cost + f"33.3 ± {t_half([30, 50, 20]):.1f} |" in md
+    assert f"| 4/4 | 5.6 ± {t_half([5, 10, 2.5, 5]):.1f} | 1125 ± " in md
+    # Speed-ups on seeds 0, 1, 2 (seed 3: uniform never reached): steps 15 / 5, 25 / 10,
+    # 10 / 2.5, i.e. 3, 2.5 and 4; rollouts half of these, wall-clock twice.
+    logs = np.log([3.0, 2.5, 4.0])
+    half = t_half(logs)
+    cells = [
+        f"{math.exp(logs.mean() + shift):.2f}× [{math.exp(logs.mean() + shift - half):.2f}, "
+        f"{math.exp(logs.mean() + shift + half):.2f}]"
+        for shift in (0.0, -math.log(2), math.log(2))
+    ]
+    assert cells[0] == "3.11× [1.72, 5.60]"  # exp(1.134 ∓ 4.303 · 0.237 / √3)
+    assert f"| gps | uniform | 3/4 | {' | '.join(cells)} |" in md
+    assert f"| uniform | gps | 3/4 | " not in md  # --paired_with is uniform
 
 
 def run_main(out, dirs, *extra_flags) -> str:
@@ -219,9 +305,17 @@ def run_main(out, dirs, *extra_flags) -> str:
 def test_main_with_fixed_target(runs_dir, tmp_path):
     md = run_main(tmp_path / "cli", [runs_dir], "--target=0.15", "--paired_with=gps")
     assert "Target: mean@8 ≥ 0.150 (--target)" in md
-    # With 0.15 every seed's curve reaches it; the mean curves at steps 30 (uniform), 20 (gps).
-    assert "| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | 30 |" in md
-    assert "| gps | 3 | 0.250 ± 0.174 | 0.260 ± 0.174 | 3/3 | 20 |" in md
+    # With 0.15 every seed's curve reaches it: uniform at 20 and 20 + 10 * 0.03 / 0.04 steps,
+    # gps at 10 * 0.10 / 0.14, 10 + 10 * 0.03 / 0.08 and 20.
+    uniform_steps = f"23.8 ± {t_half([20, 27.5]):.1f}"
+    assert f"| uniform | 2 | 0.180 ± 0.254 | 0.190 ± 0.254 | 2/2 | {uniform_steps} |" in md
+    gps_steps = f"13.6 ± {t_half([100 / 14, 13.75, 20]):.1f}"
+    assert f"| gps | 3 | 0.250 ± 0.174 | 0.260 ± 0.174 | 3/3 | {gps_steps} |" in md
+    # Speed-ups over uniform and over --paired_with (gps); seed 0: 20 / 7.14, seed 1: 27.5 / 13.75.
+    logs = np.log([2.8, 2.0])
+    ci = np.exp([logs.mean() - t_half(logs), logs.mean() + t_half(logs)])
+    assert f"| gps | uniform | 2/2 | {math.sqrt(5.6):.2f}× [{ci[0]:.2f}, {ci[1]:.2f}] |" in md
+    assert f"| uniform | gps | 2/2 | {1 / math.sqrt(5.6):.2f}× [{1 / ci[1]:.2f}, " in md
     # Paired with gps instead of uniform: gps-nodiv seed 0 is 0.1 - 0.30 at the end and
     # ((0.1 - 0.19) + (0.1 - 0.25) + (0.1 - 0.30)) / 3 over the run.
     assert "## countdown — cd34, paired with gps" in md and "paired with uniform" not in md
@@ -239,4 +333,12 @@ def test_main_pools_several_folders(runs_dir, tmp_path):
     assert "- countdown / uniform: seeds 0, 1 (`runs/uniform/seed0`, `runs/uniform/seed1`)" in md
     assert "- countdown / gps-x: seeds 0 (`ablation/seed0`)" in md
     assert "Target: mean@8 ≥ 0.180 (mean final accuracy of uniform)" in md
-    assert "| gps-x | 1 | 0.400 | 0.410 | 1/1 | 10 |" in md
+    assert "| gps-x | 1 | 0.400 | 0.410 | 1/1 | 8.7 | 867 | 17.3 |" in md  # 10 * 0.13 / 0.15
+    assert "| gps-x | uniform | 1/1 | 3.00× | 3.00× | 3.00× |" in md  # one pair: no CI; 26 / 8.67
+
+
+def test_curve_table_stars_prefix_evaluations(tmp_path):
+    write_run(tmp_path / "a", "uniform", 0, [0.05, 0.10, 0.20, 0.25], intermediate_size=64)
+    table = curves.curve_table([str(tmp_path / "a")], "cd34/mean@8")
+    assert "| 0 | 0.050 |" in table and "| 10 | 0.100* |" in table and "| 30 | 0.250 |" in table
+    assert table.endswith("\\* evaluated on the first `eval_size` prompts of each set")

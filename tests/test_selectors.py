@@ -1,5 +1,7 @@
 """Selectors: MoPPS posterior, SVI sanity, the GPS predictor, acquisitions, DS accounting."""
 
+import functools
+import itertools
 import os
 
 import jax
@@ -23,9 +25,12 @@ from gps.selectors import (
     AcquisitionInputs,
     Pool,
     make_selector,
+    method_label,
     selector_config,
 )
+from gps.selectors import acquisition as acquisition_lib
 from gps.selectors.diagnostics import spearman
+from gps.selectors.presets import part_block
 from gps.registry import Registry
 
 B, N_ROLLOUTS = 8, 8
@@ -43,8 +48,8 @@ def _true_rate(embeddings, direction):
     return 1.0 / (1.0 + np.exp(-2.0 * embeddings @ direction))
 
 
-def _selector(name, embeddings, batch_size=B, **overrides):
-    cfg = selector_config(name)
+def _selector(name, embeddings, batch_size=B, model="", acquisition="", **overrides):
+    cfg = selector_config(name, model, acquisition)
     for dotted, value in overrides.items():
         *path, leaf = dotted.split(".")
         block = cfg
@@ -62,7 +67,7 @@ def _selector(name, embeddings, batch_size=B, **overrides):
 def test_mopps_posterior_matches_closed_form(decay):
     """After a scripted history, α and β equal the recursion of method.md §2.3 for every prompt."""
     embeddings, _ = _pool(size=20)
-    selector = _selector("mopps", embeddings, batch_size=3, **{"model.beta.decay": decay})
+    selector = _selector("mopps", embeddings, batch_size=3, **{"model.decay": decay})
     state = selector.init(jax.random.key(0))
     history = [([0, 1, 2], [8, 0, 3]), ([1, 2, 5], [2, 5, 8]), ([2, 7, 0], [4, 4, 1])]
     alpha, beta = np.ones(20), np.ones(20)
@@ -81,7 +86,7 @@ def test_mopps_posterior_matches_closed_form(decay):
 def test_mopps_thompson_samples_follow_the_posterior():
     """Thompson samples of a prompt seen 80/80 times solved sit near 1, of one never seen spread."""
     embeddings, _ = _pool(size=16)
-    selector = _selector("mopps", embeddings, batch_size=2, **{"model.beta.decay": 1.0})
+    selector = _selector("mopps", embeddings, batch_size=2, **{"model.decay": 1.0})
     state = selector.init(jax.random.key(0))
     for _ in range(10):
         state = selector.update(state, np.array([0, 1]), np.array([8, 0]), np.full(2, 8))
@@ -136,7 +141,7 @@ def test_gps_learns_a_smooth_difficulty_and_predicts_unseen_prompts():
     pool (Spearman ≥ 0.8) and prompts it never saw, from 30 steps of batches of 16."""
     embeddings, direction = _pool(size=600, dim=12)
     pool, unseen = embeddings[:500], embeddings[500:]
-    selector = _selector("gps", pool, batch_size=16, **{"acquisition.name": "uniform"})
+    selector = _selector("gps", pool, batch_size=16, acquisition="uniform")
     state = _train_online(selector, pool, direction, steps=30)
     on_pool = selector.predict_vectors(state, jax.random.key(1), pool)
     on_unseen = selector.predict_vectors(state, jax.random.key(2), unseen)
@@ -146,7 +151,7 @@ def test_gps_learns_a_smooth_difficulty_and_predicts_unseen_prompts():
 
 def test_gps_deterministic_latent_also_learns():
     embeddings, direction = _pool(size=400)
-    selector = _selector("gps", embeddings, batch_size=16, **{"model.gps.latent": "deterministic"})
+    selector = _selector("gps", embeddings, batch_size=16, **{"model.latent": "deterministic"})
     state = _train_online(selector, embeddings, direction, steps=30)
     predicted = selector.predict_vectors(state, jax.random.key(1), embeddings)
     assert spearman(predicted, _true_rate(embeddings, direction)) >= 0.8
@@ -179,33 +184,83 @@ def _inputs(count=64, dim=6, seed=0, history=4):
     )
 
 
-def _acquisition_cfg(**overrides):
-    cfg = selector_config("gps").acquisition
-    cfg.update({"diversity": 0.2, **overrides})
+def _acquisition_cfg(name="diverse", **overrides):
+    cfg = part_block("acquisition", name)
+    cfg.update(overrides)
     return ml_collections.FrozenConfigDict(cfg)
+
+
+def _acquire(name, inputs, batch_size, key=0, **overrides):
+    acquisition = ACQUISITIONS.get(name)
+    cfg = _acquisition_cfg(name, **overrides)
+    return np.asarray(acquisition.select(jax.random.key(key), inputs, batch_size, cfg))
 
 
 @pytest.mark.parametrize("name", ["uniform", "topk", "threshold", "diverse"])
 def test_acquisition_returns_distinct_valid_deterministic_indices(name):
-    acquire = jax.jit(ACQUISITIONS.get(name), static_argnums=(2, 3))
-    inputs, cfg = _inputs(), _acquisition_cfg()
-    first = np.asarray(acquire(jax.random.key(3), inputs, 16, cfg))
-    again = np.asarray(acquire(jax.random.key(3), inputs, 16, cfg))
+    select = jax.jit(ACQUISITIONS.get(name).select, static_argnums=(2, 3))
+    inputs, cfg = _inputs(), _acquisition_cfg(name)
+    first = np.asarray(select(jax.random.key(3), inputs, 16, cfg))
+    again = np.asarray(select(jax.random.key(3), inputs, 16, cfg))
     assert first.shape == (16,) and len(set(first.tolist())) == 16
     assert first.min() >= 0 and first.max() < 64
     np.testing.assert_array_equal(first, again)
 
 
 def test_topk_and_threshold_pick_by_predicted_rate():
-    inputs, cfg = _inputs(), _acquisition_cfg()
+    inputs = _inputs()
     gamma = np.asarray(inputs.predictions)
-    top = np.asarray(ACQUISITIONS.get("topk")(jax.random.key(0), inputs, 10, cfg))
+    top = _acquire("topk", inputs, 10)
     np.testing.assert_array_equal(np.sort(top), np.sort(np.argsort((gamma - 0.5) ** 2)[:10]))
-    picked = np.asarray(ACQUISITIONS.get("threshold")(jax.random.key(0), inputs, 5, cfg))
+    picked = _acquire("threshold", inputs, 5)
     assert np.all((gamma[picked] >= 0.3) & (gamma[picked] <= 0.7))  # the band has > 5 prompts
-    many = np.asarray(ACQUISITIONS.get("threshold")(jax.random.key(0), inputs, 60, cfg))
+    many = _acquire("threshold", inputs, 60)
     in_band = np.flatnonzero((gamma >= 0.3) & (gamma <= 0.7))
     assert set(in_band) <= set(many.tolist())  # too few in band: all of them, plus the closest
+
+
+def test_diverse_without_diversity_is_topk():
+    inputs = _inputs()
+    np.testing.assert_array_equal(
+        np.sort(_acquire("diverse", inputs, 10, diversity=0.0)),
+        np.sort(_acquire("topk", inputs, 10)),
+    )
+
+
+_C, _K = 9, 4  # brute force: all 126 batches of 4 among 9 candidates
+_SUBSETS = jnp.array(list(itertools.combinations(range(_C), _K)))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _best_and_found(inputs, cfg):
+    """U of the brute-force best batch, and of the batch `diverse` picks (same U, same key)."""
+    key = jax.random.key(0)
+    picks = ACQUISITIONS.get("diverse").select(key, inputs, _K, cfg)
+    u = acquisition_lib.intermediate_difficulty(inputs.predictions, cfg.target)
+    u = u + acquisition_lib._tie_break(key, _C)  # as `diverse` scores them
+    emb = inputs.embeddings
+    inter = acquisition_lib.inter_step_distance(emb, inputs.history, inputs.history_mask, "nearest")
+    unary, pair = acquisition_lib.diversity_weights(u, emb, inter, _K, cfg)
+    value = lambda batch: acquisition_lib.batch_value(batch, unary, emb, pair)  # noqa: E731
+    return jax.vmap(value)(_SUBSETS).max(), value(picks)
+
+
+def test_greedy_max_sum_equals_brute_force_on_small_instances():
+    """GPS's acquisition (greedy with restarts, then swaps) attains max U(B) over all batches,
+    on 100 random instances of 4 prompts out of 9 with history and λ_div in {0.3, 1, 3}."""
+    for seed in range(100):
+        inputs = _inputs(count=_C, dim=5, seed=seed, history=3)
+        cfg = _acquisition_cfg(shortlist=0, diversity=[0.3, 1.0, 3.0][seed % 3])
+        best, found = _best_and_found(inputs, cfg)
+        assert found >= best - 1e-5, seed
+
+
+def test_pairwise_distance_std_is_exact():
+    emb = np.asarray(_inputs(count=30, dim=5).embeddings)
+    distance = (1 - emb @ emb.T)[~np.eye(30, dtype=bool)]
+    np.testing.assert_allclose(
+        acquisition_lib.pairwise_distance_std(jnp.asarray(emb)), distance.std(), rtol=1e-4
+    )
 
 
 def test_diversity_spreads_the_batch():
@@ -222,23 +277,44 @@ def test_diversity_spreads_the_batch():
     )
 
     def spread(diversity):
-        cfg = _acquisition_cfg(diversity=diversity, shortlist=0, inter_step=False)
-        picked = np.asarray(ACQUISITIONS.get("diverse")(jax.random.key(0), inputs, 20, cfg))
+        picked = _acquire("diverse", inputs, 20, diversity=diversity, shortlist=0)
         return (1 - emb[picked] @ emb[picked].T)[np.triu_indices(20, 1)].mean()
 
-    assert spread(0.5) > spread(0.0) + 0.1
+    assert spread(2.0) > spread(0.0) + 0.1
 
 
-def test_inter_step_term_moves_the_batch_away_from_history():
+@pytest.mark.parametrize("form", ["nearest", "centroid"])
+def test_inter_step_term_moves_the_batch_away_from_history(form):
     inputs = _inputs(count=200, dim=4, history=20)
+    emb = np.asarray(inputs.embeddings)
 
-    def distance_to_history(inter_step):
-        cfg = _acquisition_cfg(diversity=0.5, shortlist=0, inter_step=inter_step)
-        picked = np.asarray(ACQUISITIONS.get("diverse")(jax.random.key(0), inputs, 20, cfg))
-        emb = np.asarray(inputs.embeddings)
-        return (1 - emb[picked] @ emb[:20].T).mean()
+    def to_history(inter_step):  # the batch's mean distance to the history, as `form` measures it
+        picked = _acquire("diverse", inputs, 20, diversity=0.5, shortlist=0, inter_step=inter_step)
+        return acquisition_lib.inter_step_distance(
+            emb[picked], inputs.history, inputs.history_mask, form
+        ).mean()
 
-    assert distance_to_history(True) > distance_to_history(False) + 0.05
+    assert to_history(form) > to_history("none") + 0.02
+
+
+def test_inter_step_distance_forms():
+    """`nearest` is 1 − the largest similarity to a history row, `centroid` 1 − the similarity
+    to their mean; masked rows do not count, and without history the term is 0."""
+    inputs = _inputs(count=10, dim=4, history=6)
+    emb, hist = np.asarray(inputs.embeddings), np.asarray(inputs.history)
+    mask = jnp.array([True, True, True, False, False, False])
+    nearest = acquisition_lib.inter_step_distance(
+        inputs.embeddings, inputs.history, mask, "nearest"
+    )
+    np.testing.assert_allclose(nearest, 1 - (emb @ hist[:3].T).max(1), atol=1e-6)
+    centroid = acquisition_lib.inter_step_distance(
+        inputs.embeddings, inputs.history, mask, "centroid"
+    )
+    np.testing.assert_allclose(centroid, 1 - emb @ hist[:3].mean(0), atol=1e-6)
+    empty = acquisition_lib.inter_step_distance(
+        inputs.embeddings, inputs.history, mask & False, "nearest"
+    )
+    np.testing.assert_array_equal(empty, 0.0)
 
 
 def test_batch_larger_than_pool_is_a_clear_error():
@@ -251,15 +327,80 @@ def test_batch_larger_than_pool_is_a_clear_error():
 def test_unknown_names_list_the_known_ones():
     embeddings, _ = _pool(size=10)
     with pytest.raises(ConfigError, match="unknown acquisition function 'nope'.*diverse"):
-        _selector("gps", embeddings, **{"acquisition.name": "nope"})
+        _selector("gps", embeddings, acquisition="nope")
     with pytest.raises(ConfigError, match="unknown difficulty model 'nope'.*beta"):
-        _selector("gps", embeddings, **{"model.name": "nope"})
+        _selector("gps", embeddings, model="nope")
     with pytest.raises(ConfigError, match="unknown selector 'nope'.*mopps"):
         selector_config("nope")
-    with pytest.raises(ConfigError, match="unknown selector.embedding.name 'nope'"):
+    with pytest.raises(ConfigError, match="selector.embedding.name must be in"):
         _selector("gps", embeddings, **{"embedding.name": "nope"})
     with pytest.raises(ConfigError, match="needs a difficulty model"):
-        _selector("uniform", embeddings, **{"acquisition.name": "topk"})
+        _selector("uniform", embeddings, acquisition="topk")
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        ("gps", {"model.samples": 0}, "selector.model.samples must be >= 1"),
+        ("gps", {"model.latent": "fixed"}, "selector.model.latent must be in"),
+        ("gps", {"model.encoder": "rnn"}, "selector.model.encoder must be in"),
+        ("gps", {"acquisition.target": 1.5}, r"selector.acquisition.target must be in \(0, 1\)"),
+        ("gps", {"acquisition.window": 0}, "selector.acquisition.window must be >= 1"),
+        ("gps", {"acquisition.inter_step": "mean"}, "selector.acquisition.inter_step must be in"),
+        ("gps", {"candidates": -1}, "selector.candidates must be >= 0"),
+        ("mopps", {"model.decay": 1.5}, r"selector.model.decay must be in \[0, 1\]"),
+        ("mopps", {"acquisition.target": 0.0}, "selector.acquisition.target must be in"),
+        ("ds", {"max_rounds": 0}, "selector.max_rounds must be >= 1"),
+    ],
+)
+def test_out_of_range_selector_values_are_named(name, overrides, message):
+    embeddings, _ = _pool(size=40)
+    with pytest.raises(ConfigError, match=message):
+        _selector(name, embeddings, **overrides)
+
+
+def test_band_must_be_ordered():
+    embeddings, _ = _pool(size=40)
+    with pytest.raises(ConfigError, match="selector.acquisition.band must be"):
+        _selector("mopps", embeddings, acquisition="threshold", **{"acquisition.band": (0.7, 0.3)})
+
+
+def test_a_key_the_parts_do_not_read_is_an_error():
+    """Each part owns its block: a GPS run holds no MoPPS decay, `topk` reads no diversity, and
+    a part renamed by hand leaves the old part's keys behind, which is named."""
+    embeddings, _ = _pool(size=40)
+    cfg = selector_config("gps")
+    assert "decay" not in cfg.model and "band" not in cfg.acquisition
+    assert "embedding" not in selector_config("mopps")  # MoPPS never embeds the pool
+    for name, block, key in [("gps", "model", "decay"), ("gps", "acquisition", "band")] + [
+        ("mopps", "", "embedding")
+    ]:
+        cfg = selector_config(name)
+        (cfg[block] if block else cfg)[key] = 0.5
+        with pytest.raises(
+            ConfigError, match=f"selector.{block + '.' if block else ''}{key} is not read"
+        ):
+            make_selector(
+                cfg, Pool(tuple(map(str, range(40))), embeddings), batch_size=B, n_rollouts=8
+            )
+    cfg = selector_config("mopps")
+    cfg.acquisition.name = "threshold"  # the old part's `target` stays behind
+    with pytest.raises(
+        ConfigError, match="acquisition.target is not read by acquisition 'threshold'"
+    ):
+        make_selector(cfg, Pool(tuple(map(str, range(40))), embeddings), batch_size=B, n_rollouts=8)
+
+
+def test_method_label_comes_from_the_parts():
+    assert method_label(selector_config("gps").to_dict()) == "gps"
+    cfg = selector_config("gps", model="ridge")
+    cfg.acquisition.diversity = 0.0
+    assert method_label(cfg.to_dict()) == "gps (model=ridge, acquisition.diversity=0.0)"
+    assert method_label(selector_config("mopps", acquisition="threshold").to_dict()) == (
+        "mopps (acquisition=threshold)"
+    )
+    old = {"name": "gps", "candidates": 8, "model": {"name": "gps", "gps": {}}, "acquisition": {}}
+    assert method_label(old) is None  # made by older code: the report falls back to sweep.json
 
 
 def test_duplicate_registration_raises():
@@ -316,11 +457,29 @@ def test_readme_acquisition_example_runs():
     if "uncertain" not in ACQUISITIONS.names():
         exec(code, {})
     embeddings, direction = _pool(size=200)
-    cfg = selector_config("gps")
-    cfg.acquisition.power = 1.0
-    cfg.acquisition.name = "uncertain"
+    cfg = selector_config("gps", acquisition="uncertain")
     pool = Pool(tuple(map(str, range(200))), embeddings)
     selector = make_selector(cfg, pool, batch_size=B, n_rollouts=N_ROLLOUTS)
     state = selector.init(jax.random.key(0))
     selection = selector.select(state, jax.random.key(1), None)
     assert len(set(selection.indices.tolist())) == B and selection.predictions.shape == (B,)
+
+
+def test_default_diversity_changes_a_learnt_batch_and_spreads_it():
+    """At the default λ_div, once the predictor has learnt, diversity changes at least a quarter
+    of the batch against λ_div = 0 from the same state and key, and the batch spreads out
+    (256-d embeddings, as WordLlama's; experiments/diversity_probe.py measures it on countdown)."""
+    embeddings, direction = _pool(size=500, dim=256)
+    selector = _selector("gps", embeddings, batch_size=16)
+    plain = _selector("gps", embeddings, batch_size=16, **{"acquisition.diversity": 0.0})
+    state = _train_online(selector, embeddings, direction, steps=25)
+    unit = np.asarray(selector.embeddings)
+    changed, spread, spread_plain = [], [], []
+    for k in range(5):
+        picked = selector.select(state, jax.random.key(100 + k), None).indices
+        reference = plain.select(state, jax.random.key(100 + k), None).indices
+        changed.append(1 - len(np.intersect1d(picked, reference)) / 16)
+        spread.append((1 - unit[picked] @ unit[picked].T).mean())
+        spread_plain.append((1 - unit[reference] @ unit[reference].T).mean())
+    assert np.mean(changed) >= 0.25
+    assert np.mean(spread) > np.mean(spread_plain)

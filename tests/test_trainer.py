@@ -14,6 +14,7 @@ from conftest import CONFIG_FILES, ROOT, load_config
 from gps import grpo, sampling, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import ConfigError
+from gps.evaluation import eval_prefixes
 from gps.tasks import Countdown
 from gps.trainer import base_model, build, train
 
@@ -25,6 +26,7 @@ METRIC_KEYS = {
     "effective_ratio",
     "train_success",
     "selector_s",
+    "selector_rollout_s",
     "step_s",
     "wall_s",
 }
@@ -153,6 +155,10 @@ def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_pat
     for r in evals:
         assert {"step", "rollouts", "wall_s"} <= set(r)
         assert r["rollouts"] == r["step"] * per_step
+        # Whole sets at the first and last evaluation, a prefix of intermediate_size between.
+        size = 0 if r["step"] in (0, config.steps) else config.eval.intermediate_size
+        sets = config.task.eval_sets
+        assert r["eval_size"] == {n: min(size or s.size, s.size) for n, s in sets.items()}
         for name in config.task.eval_sets:
             for metric in (f"{name}/mean@{config.eval.k}", f"{name}/greedy"):
                 assert 0.0 <= r[metric] <= 1.0, (metric, r)
@@ -163,6 +169,12 @@ def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_pat
     assert summary["rollouts"] == config.steps * per_step
     assert _untimed(summary["final_eval"]) == _untimed(evals[-1])
     assert _untimed(summary["initial_eval"]) == _untimed(evals[0])
+
+
+def test_eval_prefixes_are_fixed_prefixes():
+    sets = {"a": list(range(10)), "b": list(range(3))}
+    assert eval_prefixes(sets, 4) == {"a": [0, 1, 2, 3], "b": [0, 1, 2]}
+    assert eval_prefixes(sets, 0) == sets
 
 
 @pytest.mark.parametrize("selector", SELECTORS)
@@ -177,6 +189,8 @@ def test_every_selector_runs_end_to_end(selector, shared_base_cache, tmp_path):
     for r in metrics:
         assert METRIC_KEYS | {"pred_spearman", "pred_mae"} <= set(r)
         assert (r["pred_mae"] is None) == (selector in ("uniform", "ds"))
+        # Rollouts a selector generates itself are timed apart from its own work (selector_s).
+        assert (r["selector_rollout_s"] > 0) == (selector == "ds")
     if selector == "ds":
         assert all(c >= (i + 1) * per_step for i, c in enumerate(counted))
         assert counted[0] == metrics[0]["ds_rounds"] * per_step  # round size = B prompts

@@ -12,7 +12,7 @@ def get_sweep():
         settings=tuple(
             cross(
                 [{"selector": "mopps"}],
-                product(**{"config.selector.model.beta.decay": [0.5, 0.9, 1.0]}),
+                product(**{"config.selector.model.decay": [0.5, 0.9, 1.0]}),
             )
         ),
         seeds=(0, 1, 2),

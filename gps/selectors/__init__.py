@@ -4,7 +4,7 @@ from gps.selectors import dynamic, gps_predictor, predictive  # noqa: F401  (reg
 from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs
 from gps.selectors.base import SELECTORS, Pool, Selection, Selector, make_selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel
-from gps.selectors.presets import selector_config
+from gps.selectors.presets import check_selector_config, method_label, selector_config
 
 __all__ = [
     "ACQUISITIONS",
@@ -15,6 +15,8 @@ __all__ = [
     "Pool",
     "Selection",
     "Selector",
+    "check_selector_config",
     "make_selector",
+    "method_label",
     "selector_config",
 ]

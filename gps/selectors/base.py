@@ -16,6 +16,7 @@ import numpy as np
 
 from gps.errors import ConfigError
 from gps.registry import Registry
+from gps.selectors import settings
 
 State = Any  # a pytree of arrays
 RolloutFn = Callable[[np.ndarray, Any], Any]  # (pool indices, key) -> gps.rollout.Rollouts
@@ -29,6 +30,7 @@ class Selection:
     predictions: np.ndarray | None = None  # [B] predicted success rates; None without a model
     rollouts: Any = None  # Rollouts of `indices` when the selector already generated them
     extra_rollouts: int = 0  # rollouts generated while selecting and not used for the update
+    rollout_s: float = 0.0  # seconds spent inside rollout_fn while selecting (DS's rounds)
     info: dict = dataclasses.field(default_factory=dict)  # per-step numbers for metrics.jsonl
     note: str | None = None  # a message for the run's log (e.g. a fallback was taken)
 
@@ -47,7 +49,10 @@ class Pool:
 
 
 class Selector(abc.ABC):
+    defaults: dict = {}  # the keys of its config block besides `name` (see presets.py)
+
     def __init__(self, config, pool: Pool, *, batch_size: int, n_rollouts: int):
+        self.check_config(config)
         if batch_size > pool.size:
             raise ConfigError(
                 f"batch size {batch_size} is larger than the prompt pool ({pool.size})"
@@ -56,6 +61,11 @@ class Selector(abc.ABC):
         self.pool = pool
         self.batch_size = batch_size
         self.n_rollouts = n_rollouts
+
+    @classmethod
+    def check_config(cls, config) -> None:
+        """Raises ConfigError on a key the selector does not read or an out-of-range value."""
+        settings.check_keys(config, "", f"selector {config.name!r}", cls.defaults)
 
     @abc.abstractmethod
     def init(self, key) -> State: ...

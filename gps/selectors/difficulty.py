@@ -4,25 +4,33 @@ A model is pure code over explicit state: `init(key)`, `predict(state, key, cand
 embeddings)` -> predicted success rates of the candidates (None for `none`),
 `predict_unseen(state, key, embeddings)` for prompts outside the pool (None when the model
 cannot generalise), and `update(state, indices, successes, trials)`. All are traceable, so
-the selector jit-compiles them. GPS's generative predictor is in `gps_predictor.py`.
+the selector jit-compiles them. Each declares the settings it reads (`defaults`, its config
+block) and checks their values (`check`). GPS's generative predictor is in `gps_predictor.py`.
 """
 
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from gps.registry import Registry
+from gps.selectors import settings
 
 DIFFICULTY_MODELS = Registry("difficulty model")
 
 
 class DifficultyModel:
     needs_embeddings = False
+    defaults: dict = {}
 
     def __init__(self, cfg, *, pool_size: int, batch_size: int, embeddings=None):
+        self.check(cfg)
         self.cfg = cfg
         self.pool_size = pool_size
         self.batch_size = batch_size
         self.embeddings = embeddings
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        """Raises ConfigError on an out-of-range setting."""
 
     def init(self, key):
         return {}
@@ -50,6 +58,14 @@ class BetaPosterior(DifficultyModel):
     prediction for unseen prompts.
     """
 
+    defaults = {"alpha0": 1.0, "beta0": 1.0, "decay": 0.5}  # Beta(1,1) prior; λ (countdown)
+
+    @classmethod
+    def check(cls, cfg):
+        settings.check(cfg, "model", "alpha0", lambda v: v > 0, "> 0")
+        settings.check(cfg, "model", "beta0", lambda v: v > 0, "> 0")
+        settings.check(cfg, "model", "decay", lambda v: 0 <= v <= 1, "in [0, 1]")
+
     def init(self, key):
         return {
             "alpha": jnp.full((self.pool_size,), self.cfg.alpha0, jnp.float32),
@@ -67,3 +83,59 @@ class BetaPosterior(DifficultyModel):
             "alpha": state["alpha"].at[indices].set(alpha),
             "beta": state["beta"].at[indices].set(beta),
         }
+
+
+def unit_scale(embeddings):
+    """Unit-norm embeddings rescaled to unit-variance coordinates, the scale that Dense
+    layers' initialisation and the regression's prior assume (else the models start nearly
+    blind to the embedding)."""
+    return embeddings * jnp.sqrt(embeddings.shape[-1]).astype(embeddings.dtype)
+
+
+def features(embeddings):
+    """`unit_scale`d embeddings with a constant 1 appended for the bias."""
+    scaled = unit_scale(embeddings)
+    return jnp.concatenate([scaled, jnp.ones_like(scaled[..., :1])], axis=-1)
+
+
+@DIFFICULTY_MODELS.register("ridge")
+class OnlineRidge(DifficultyModel):
+    """A strong simple comparison for GPS's predictor: Bayesian linear regression of the
+    observed success rate on the prompt embedding, over the whole history.
+
+    Exact online update of the sufficient statistics: with x = features(e) and n trials of
+    observed rate γ, A ← λ·A + (1−λ)·ρI + n·x xᵀ and b ← λ·b + n·x γ (each rollout is one
+    observation, noise variance folded into ρ); the prediction is the posterior mean x·A⁻¹b,
+    clipped to [0, 1]. λ = `decay` < 1 forgets old steps as the policy drifts (1 = the
+    whole history weighs the same). Generalises to unseen prompts through e, like GPS.
+    """
+
+    needs_embeddings = True
+    # ρ: prior precision of the weights (3000: predictor_study.py's best of 10..30000); λ
+    defaults = {"prior": 3000.0, "decay": 1.0}
+
+    @classmethod
+    def check(cls, cfg):
+        settings.check(cfg, "model", "prior", lambda v: v > 0, "> 0")
+        settings.check(cfg, "model", "decay", lambda v: 0 < v <= 1, "in (0, 1]")
+
+    def init(self, key):
+        d = self.embeddings.shape[-1] + 1
+        precision = self.cfg.prior * jnp.eye(d, dtype=jnp.float32)
+        return {"precision": precision, "moment": jnp.zeros(d), "weights": jnp.zeros(d)}
+
+    def update(self, state, indices, successes, trials):
+        x = features(self.embeddings[indices])  # [B, D+1]
+        n = trials.astype(jnp.float32)
+        rates = successes / jnp.maximum(n, 1.0)
+        decay, prior = self.cfg.decay, self.cfg.prior * jnp.eye(x.shape[-1])
+        precision = decay * state["precision"] + (1 - decay) * prior + (x * n[:, None]).T @ x
+        moment = decay * state["moment"] + x.T @ (n * rates)
+        weights = jnp.linalg.solve(precision, moment)
+        return {"precision": precision, "moment": moment, "weights": weights}
+
+    def predict_unseen(self, state, key, embeddings):
+        return jnp.clip(features(embeddings) @ state["weights"], 0.0, 1.0)
+
+    def predict(self, state, key, candidates, embeddings):
+        return self.predict_unseen(state, key, embeddings)

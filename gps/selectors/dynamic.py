@@ -7,17 +7,28 @@ prompts that were not informative (logged as `ds_fallback`), so a too-hard pool 
 down but never stops the run. Every rollout generated counts towards the run's cost.
 """
 
+import time
+
 import jax
 import numpy as np
 
 from gps.errors import ConfigError
 from gps.rollout import take_prompts
 from gps.selectors.acquisition import random_subset
+from gps.selectors import settings
 from gps.selectors.base import SELECTORS, Selection, Selector
 
 
 @SELECTORS.register("ds")
 class DynamicSampling(Selector):
+    defaults = {"round_size": 0, "max_rounds": 8}  # round_size 0: B prompts per round
+
+    @classmethod
+    def check_config(cls, config):
+        super().check_config(config)
+        settings.check(config, "", "round_size", lambda v: v >= 0, ">= 0")
+        settings.check(config, "", "max_rounds", lambda v: v >= 1, ">= 1")
+
     def __init__(self, config, pool, **kwargs):
         super().__init__(config, pool, **kwargs)
         if (config.round_size or self.batch_size) * config.max_rounds < self.batch_size:
@@ -33,13 +44,15 @@ class DynamicSampling(Selector):
         round_size = min(self.config.round_size or b, self.pool.size)
         most = min(round_size * self.config.max_rounds, self.pool.size)  # prompts it may draw
         order = np.asarray(random_subset(jax.random.fold_in(key, 0), self.pool.size, most))
-        drawn, parts, kept, rounds = [], [], [], 0
+        drawn, parts, kept, rounds, rollout_s = [], [], [], 0, 0.0
         while len(kept) < b and rounds < self.config.max_rounds:
             start = rounds * round_size
             if start >= most:
                 break
             indices = order[start : start + round_size]
+            start_s = time.time()
             rollouts = rollout_fn(indices, jax.random.fold_in(key, rounds + 1))
+            rollout_s += time.time() - start_s
             s = rollouts.successes
             kept += [len(drawn) + i for i in np.flatnonzero((s > 0) & (s < n))]
             drawn += indices.tolist()
@@ -55,6 +68,7 @@ class DynamicSampling(Selector):
             np.asarray(drawn)[kept],
             rollouts=take_prompts(parts, kept),
             extra_rollouts=generated - b * n,
+            rollout_s=rollout_s,
             info={"ds_rounds": rounds, "ds_fallback": fallback},
             note=f"dynamic sampling: {len(informative)} informative prompts in {rounds} rounds; "
             f"batch filled with {b - len(informative)} uninformative ones"

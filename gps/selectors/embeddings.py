@@ -13,7 +13,15 @@ import os
 
 import numpy as np
 
+from gps.selectors import settings
+
 EMBEDDERS = ("wordllama",)
+
+
+def check_config(cfg) -> None:
+    """The `selector.embedding` block: a known embedder and a dimension it has."""
+    settings.check(cfg, "embedding", "name", EMBEDDERS.__contains__, f"in {EMBEDDERS}")
+    settings.check(cfg, "embedding", "dim", lambda v: 1 <= v <= 256, "in 1..256 (WordLlama)")
 
 
 @functools.lru_cache(maxsize=None)

@@ -8,9 +8,11 @@ at step t (pairs of prompt embedding e and success rate γ):
 The networks are Flax modules inside a NumPyro model and guide; each RL step runs
 `svi_steps` of SVI on the ELBO over the last `replay` (H_{t−1}, H_t) pairs. Prediction
 for step t+1 averages the decoder over `samples` draws z ~ p_η(z | H_t), for every
-candidate at once. `latent="deterministic"` is the paper's ablation: z = the prior mean,
-trained by maximum likelihood. Set encoders are DeepSets (mean-pooled MLPs); the paper
-uses a small Transformer for q_φ.
+candidate at once. The set encoders are the paper's small Transformer (`encoder =
+"transformer"`: self-attention over the set, no positions, masked mean pool) or DeepSets
+(`"deepsets"`: a per-element MLP, mean pool). `latent = "deterministic"` is the paper's
+ablation (z = the prior mean, trained by maximum likelihood); `"none"` drops z (a decoder
+of e alone, no history: the drift study's reference).
 """
 
 import flax.linen as nn
@@ -24,62 +26,109 @@ from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.svi import SVIState
 from numpyro.optim import optax_to_numpyro
 
-from gps.errors import ConfigError
-from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel
+from gps.selectors import settings
+from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel, unit_scale
 
-LATENTS = ("bayesian", "deterministic")
+LATENTS = ("bayesian", "deterministic", "none")
+ENCODERS = ("transformer", "deepsets")
 
 
-class SetEncoder(nn.Module):
-    """A batch of (embedding, success rate) pairs -> mean and scale of a Gaussian over z."""
+def _set_inputs(embeddings, rates):
+    return jnp.concatenate([unit_scale(embeddings), rates[..., None]], axis=-1)
+
+
+def _masked_mean(h, mask):
+    weight = mask[..., None].astype(h.dtype)
+    return (h * weight).sum(-2) / jnp.maximum(weight.sum(-2), 1.0)
+
+
+class GaussianHead(nn.Module):
+    """A pooled set summary -> mean and scale of a Gaussian over z."""
 
     hidden: int
     z_dim: int
-    layers: int
 
     @nn.compact
-    def __call__(self, embeddings, rates, mask):  # [..., B, D], [..., B], [..., B]
-        h = jnp.concatenate([_unit_scale(embeddings), rates[..., None]], axis=-1)
-        for _ in range(self.layers):
-            h = nn.gelu(nn.Dense(self.hidden)(h))
-        weight = mask[..., None].astype(h.dtype)
-        pooled = (h * weight).sum(-2) / jnp.maximum(weight.sum(-2), 1.0)
+    def __call__(self, pooled):
         out = nn.Dense(2 * self.z_dim)(nn.gelu(nn.Dense(self.hidden)(pooled)))
         mean, raw_scale = jnp.split(out, 2, axis=-1)
         return mean, nn.softplus(raw_scale) + 1e-3
 
 
+class DeepSetsEncoder(nn.Module):
+    """A batch of (embedding, success rate) pairs -> Gaussian over z: per-pair MLP, mean pool."""
+
+    hidden: int
+    z_dim: int
+    layers: int
+    heads: int  # unused: the encoders share one signature
+
+    @nn.compact
+    def __call__(self, embeddings, rates, mask):  # [..., B, D], [..., B], [..., B]
+        h = _set_inputs(embeddings, rates)
+        for _ in range(self.layers):
+            h = nn.gelu(nn.Dense(self.hidden)(h))
+        return GaussianHead(self.hidden, self.z_dim)(_masked_mean(h, mask))
+
+
+class TransformerEncoder(nn.Module):
+    """The paper's set encoder: pre-LN self-attention blocks over the (embedding, rate) pairs,
+    without positions (so permutation-invariant after the masked mean pool)."""
+
+    hidden: int
+    z_dim: int
+    layers: int
+    heads: int
+
+    @nn.compact
+    def __call__(self, embeddings, rates, mask):
+        h = nn.Dense(self.hidden)(_set_inputs(embeddings, rates))
+        attend = nn.make_attention_mask(mask, mask)
+        for _ in range(self.layers):
+            y = nn.LayerNorm()(h)
+            h = h + nn.MultiHeadDotProductAttention(self.heads, qkv_features=self.hidden)(
+                y, y, mask=attend
+            )
+            y = nn.LayerNorm()(h)
+            h = h + nn.Dense(self.hidden)(nn.gelu(nn.Dense(2 * self.hidden)(y)))
+        return GaussianHead(self.hidden, self.z_dim)(_masked_mean(nn.LayerNorm()(h), mask))
+
+
+ENCODER_MODULES = {"transformer": TransformerEncoder, "deepsets": DeepSetsEncoder}
+
+
 class Decoder(nn.Module):
-    """Success logit of a prompt given z. The first layer is split into an embedding part
-    (`project`, computed once per candidate) and a z part, so M samples of z cost M small
-    passes rather than M full ones over the pool."""
+    """Success logit of a prompt given z: out · gelu(W_e·unit_scale(e) + W_z·z + b) (plus
+    `layers` − 1 hidden layers). The first layer is linear in [e, z], so its embedding part
+    (`project`) is computed once per prompt and step, not once per z sample; the unit-scale
+    factor is applied to that [N, H] product rather than to the [N, D] embeddings; and with one
+    layer the output is a fused reduction, so M samples of z cost one pass over the pool."""
 
     hidden: int
     layers: int
 
     def setup(self):
-        self.from_embedding = nn.Dense(self.hidden)
-        self.from_z = nn.Dense(self.hidden, use_bias=False)
+        self.from_embedding = nn.Dense(self.hidden, use_bias=False)
+        self.from_z = nn.Dense(self.hidden)  # holds the first layer's bias
         self.body = [nn.Dense(self.hidden) for _ in range(self.layers - 1)]
-        self.out = nn.Dense(1)
+        init = nn.initializers.normal(1.0 / self.hidden**0.5)
+        self.out_kernel = self.param("out_kernel", init, (self.hidden,))
+        self.out_bias = self.param("out_bias", nn.initializers.zeros, ())
 
     def __call__(self, embeddings, z):
         return self.logits(self.project(embeddings), z)
 
     def project(self, embeddings):
-        return self.from_embedding(_unit_scale(embeddings))
+        """[..., D] -> [..., H]: the embedding part of the first layer (unit_scale folded in)."""
+        return self.from_embedding(embeddings) * jnp.sqrt(embeddings.shape[-1]).astype(
+            embeddings.dtype
+        )
 
     def logits(self, projected, z):
         h = nn.gelu(projected + self.from_z(z))
         for layer in self.body:
             h = nn.gelu(layer(h))
-        return self.out(h)[..., 0]
-
-
-def _unit_scale(embeddings):
-    """Unit-norm embeddings rescaled to unit-variance coordinates, the scale Dense layers'
-    initialisation assumes (else the networks start nearly blind to the embedding)."""
-    return embeddings * jnp.sqrt(embeddings.shape[-1]).astype(embeddings.dtype)
+        return (h * self.out_kernel).sum(-1) + self.out_bias
 
 
 def _rates(successes, trials):
@@ -89,16 +138,42 @@ def _rates(successes, trials):
 @DIFFICULTY_MODELS.register("gps")
 class GenerativePredictor(DifficultyModel):
     needs_embeddings = True
+    defaults = {
+        "latent": "bayesian",  # or "deterministic" (ablation: z = prior mean, no KL), "none"
+        "encoder": "transformer",  # set encoder of p_η and q_φ: transformer | deepsets
+        "heads": 4,  # attention heads of the transformer encoder
+        "z_dim": 8,
+        "hidden": 64,
+        "encoder_layers": 2,
+        "decoder_layers": 1,
+        "samples": 4,  # M: prior draws of z averaged per prediction (Eq. 10)
+        "lr": 1e-3,  # with replay 32: predictor_study.py's best unseen Spearman (tuning log)
+        "svi_steps": 4,  # SVI steps per RL step
+        "replay": 32,  # most recent (H_{t-1}, H_t) pairs in each ELBO
+        "particles": 1,  # ELBO Monte Carlo particles
+    }
+
+    @classmethod
+    def check(cls, cfg):
+        settings.check(cfg, "model", "latent", LATENTS.__contains__, f"in {LATENTS}")
+        settings.check(cfg, "model", "encoder", ENCODERS.__contains__, f"in {ENCODERS}")
+        for key in ("heads", "z_dim", "hidden", "encoder_layers", "decoder_layers", "samples"):
+            settings.check(cfg, "model", key, lambda v: v >= 1, ">= 1")
+        for key in ("svi_steps", "replay", "particles"):
+            settings.check(cfg, "model", key, lambda v: v >= 1, ">= 1")
+        settings.check(cfg, "model", "lr", lambda v: v > 0, "> 0")
+        if cfg.encoder == "transformer":
+            settings.check(
+                cfg, "model", "hidden", lambda v: v % cfg.heads == 0, "a multiple of heads"
+            )
 
     def __init__(self, cfg, **kwargs):
         super().__init__(cfg, **kwargs)
-        if cfg.latent not in LATENTS:
-            raise ConfigError(
-                f"selector.model.gps.latent must be one of {LATENTS}, got {cfg.latent!r}"
-            )
         self.deterministic = cfg.latent == "deterministic"
-        self.prior_net = SetEncoder(cfg.hidden, cfg.z_dim, cfg.encoder_layers)
-        self.posterior_net = SetEncoder(cfg.hidden, cfg.z_dim, cfg.encoder_layers)
+        self.latent_free = cfg.latent == "none"
+        encoder = ENCODER_MODULES[cfg.encoder]
+        self.prior_net = encoder(cfg.hidden, cfg.z_dim, cfg.encoder_layers, cfg.heads)
+        self.posterior_net = encoder(cfg.hidden, cfg.z_dim, cfg.encoder_layers, cfg.heads)
         self.decoder = Decoder(cfg.hidden, cfg.decoder_layers)
         self.svi = SVI(
             self._model,
@@ -109,21 +184,25 @@ class GenerativePredictor(DifficultyModel):
 
     # --- the probabilistic model, over `replay` consecutive (H_{t-1}, H_t) pairs -------------
     def _model(self, prev, cur):
-        prior = flax_module("prior", self.prior_net, *prev)
         decoder = flax_module("decoder", self.decoder, cur[0], jnp.zeros((self.cfg.z_dim,)))
-        mean, scale = prior(*prev)  # [R, Z]
-        if self.deterministic:
-            z = mean
-        else:
-            z = numpyro.sample("z", dist.Normal(mean, scale).to_event(1).mask(cur[3].any(-1)))
         embeddings, successes, trials, mask = cur
+        z = self._model_latent(prev, mask)
         logits = decoder(embeddings, z[:, None, :])  # [R, B]
         numpyro.sample(
             "s", dist.Binomial(trials, logits=logits).mask(mask).to_event(2), obs=successes
         )
 
-    def _guide(self, prev, cur):
+    def _model_latent(self, prev, mask):
+        """z per replayed step [R, Z]: a sample of p_η(z | H_{t−1}), its mean, or zeros."""
+        if self.latent_free:
+            return jnp.zeros(mask.shape[:1] + (self.cfg.z_dim,))
+        mean, scale = flax_module("prior", self.prior_net, *prev)(*prev)
         if self.deterministic:
+            return mean
+        return numpyro.sample("z", dist.Normal(mean, scale).to_event(1).mask(mask.any(-1)))
+
+    def _guide(self, prev, cur):
+        if self.deterministic or self.latent_free:
             return
         embeddings, successes, trials, mask = cur
         rates = _rates(successes, trials)
@@ -181,21 +260,23 @@ class GenerativePredictor(DifficultyModel):
             {"params": params["prior$params"]}, emb, _rates(last["successes"], last["trials"]), mask
         )
 
-    def predict_unseen(self, state, key, embeddings):
+    def _latent_draws(self, state, key):
+        """[M, Z] draws of z ~ p_η(z | H_t) (one, the mean, when z is deterministic)."""
+        if self.latent_free:
+            return jnp.zeros((1, self.cfg.z_dim))
         mean, scale = self._prior_of_latest(state)
         if self.deterministic:
-            z = mean[None]
-        else:
-            z = mean + scale * jax.random.normal(key, (self.cfg.samples, self.cfg.z_dim))
+            return mean[None]
+        return mean + scale * jax.random.normal(key, (self.cfg.samples, self.cfg.z_dim))
+
+    def predict_unseen(self, state, key, embeddings):
+        z = self._latent_draws(state, key)
         decoder_params = {"params": state["svi"]["params"]["decoder$params"]}
         projected = self.decoder.apply(decoder_params, embeddings, method=Decoder.project)
-
-        def add_sample(total, z_m):
-            logits = self.decoder.apply(decoder_params, projected, z_m, method=Decoder.logits)
-            return total + jax.nn.sigmoid(logits), None
-
-        total, _ = jax.lax.scan(add_sample, jnp.zeros(embeddings.shape[0]), z)
-        return total / z.shape[0]
+        logits = self.decoder.apply(
+            decoder_params, projected[:, None, :], z[None], method=Decoder.logits
+        )  # [N, M]
+        return jax.nn.sigmoid(logits).mean(-1)
 
     def predict(self, state, key, candidates, embeddings):
         return self.predict_unseen(state, key, embeddings)

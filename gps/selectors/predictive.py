@@ -14,36 +14,56 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from gps.errors import ConfigError
 from gps.selectors import embeddings as embeddings_lib
-from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs, random_subset
+from gps.selectors import settings
+from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs, batch_terms, random_subset
 from gps.selectors.base import SELECTORS, Selection, Selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS
+from gps.selectors.presets import needs_embeddings
 
 
 class PredictiveSelector(Selector):
+    @classmethod
+    def check_config(cls, config):
+        model = DIFFICULTY_MODELS.get(config.model.name)
+        acquisition = ACQUISITIONS.get(config.acquisition.name)
+        blocks = {"candidates": 0, "model": {}, "acquisition": {}}
+        if needs_embeddings(config):
+            blocks["embedding"] = {}
+        settings.check_keys(config, "", f"selector {config.name!r}", blocks)
+        settings.check(config, "", "candidates", lambda v: v >= 0, ">= 0")
+        part = f"difficulty model {config.model.name!r}"
+        settings.check_keys(config.model, "model", part, model.defaults)
+        model.check(config.model)
+        part = f"acquisition {config.acquisition.name!r}"
+        settings.check_keys(config.acquisition, "acquisition", part, acquisition.defaults)
+        acquisition.check(config.acquisition)
+        if "embedding" in config:
+            embeddings_lib.check_config(config.embedding)
+
     def __init__(self, config, pool, **kwargs):
         super().__init__(config, pool, **kwargs)
         c = config
         model_cls = DIFFICULTY_MODELS.get(c.model.name)
-        acquire = ACQUISITIONS.get(c.acquisition.name)
+        acquisition = ACQUISITIONS.get(c.acquisition.name)
         self.candidates = c.candidates * self.batch_size if c.candidates else 0
         if self.candidates > pool.size:
             self.candidates = 0  # the pool is smaller than the candidate set: use all of it
+        self.window = acquisition.window(c.acquisition)
+        self.target = c.acquisition.get("target")  # γ* of u, for the batch's Σu
         self.embeddings, self._mean = None, None  # _mean: the pool's, for prompts outside it
-        if model_cls.needs_embeddings or c.acquisition.diversity > 0:
+        if "embedding" in c:
             raw = self._pool_embeddings()
             self._mean = raw.mean(0)
             self.embeddings = jnp.asarray(embeddings_lib.standardize(raw, self._mean))
-        model_cfg = c.model.get(c.model.name, ml_collections.ConfigDict())
         self.model = model_cls(
-            model_cfg,
+            ml_collections.FrozenConfigDict(c.model),
             pool_size=pool.size,
             batch_size=self.batch_size,
             embeddings=self.embeddings,
         )
         frozen = ml_collections.FrozenConfigDict(c.acquisition)
-        self._acquire = functools.partial(acquire, cfg=frozen)
+        self._acquire = functools.partial(acquisition.select, cfg=frozen)
         self._select = jax.jit(self._select_fn)
         self._update = jax.jit(self._update_fn)
         self._predict_unseen = jax.jit(self.model.predict_unseen)
@@ -52,26 +72,20 @@ class PredictiveSelector(Selector):
 
     def _pool_embeddings(self) -> np.ndarray:
         """The pool's raw embeddings: given with the pool, or computed (and cached)."""
+        if self.pool.embeddings is not None:
+            return self.pool.embeddings
         e = self.config.embedding
-        if e.name not in embeddings_lib.EMBEDDERS:
-            raise ConfigError(
-                f"unknown selector.embedding.name {e.name!r}; known: {embeddings_lib.EMBEDDERS}"
-            )
-        raw = self.pool.embeddings
-        if raw is None:
-            raw = embeddings_lib.cached_embed(self.pool.texts, e.dim, e.cache_dir)
-        return raw
+        return embeddings_lib.cached_embed(self.pool.texts, e.dim, e.cache_dir)
 
     def init(self, key):
         return jax.jit(self._init_fn)(key)
 
     def _init_fn(self, key):
-        window = self.config.acquisition.window
-        return {
-            "model": self.model.init(key),
-            "recent": jnp.zeros((window, self.batch_size), jnp.int32),  # last batches, newest last
-            "recent_filled": jnp.zeros((window,), bool),
-        }
+        state = {"model": self.model.init(key)}
+        if self.window:  # the last batches, newest last, for acquisitions that look back
+            state["recent"] = jnp.zeros((self.window, self.batch_size), jnp.int32)
+            state["recent_filled"] = jnp.zeros((self.window,), bool)
+        return state
 
     def _select_fn(self, state, key):
         k_candidates, k_predict, k_acquire = jax.random.split(key, 3)
@@ -82,25 +96,34 @@ class PredictiveSelector(Selector):
         embeddings = history = history_mask = None
         if self.embeddings is not None:
             embeddings = self.embeddings[candidates] if self.candidates else self.embeddings
-            history = self.embeddings[state["recent"]].reshape(-1, self.embeddings.shape[-1])
-            history_mask = jnp.repeat(state["recent_filled"], self.batch_size)
+            if self.window:
+                history = self.embeddings[state["recent"]].reshape(-1, self.embeddings.shape[-1])
+                history_mask = jnp.repeat(state["recent_filled"], self.batch_size)
         predictions = self.model.predict(state["model"], k_predict, candidates, embeddings)
         inputs = AcquisitionInputs(candidates, predictions, embeddings, history, history_mask)
         chosen = self._acquire(k_acquire, inputs, self.batch_size)
-        return candidates[chosen], None if predictions is None else predictions[chosen]
+        indices = candidates[chosen]
+        info = batch_terms(chosen, inputs, self.target)
+        if self.window:  # share of the batch also selected in the last `window` batches
+            seen = jnp.isin(
+                indices, jnp.where(state["recent_filled"][:, None], state["recent"], -1)
+            )
+            info["batch_overlap"] = seen.mean()
+        return indices, None if predictions is None else predictions[chosen], info
 
     def select(self, state, key, rollout_fn):
-        indices, predictions = self._select(state, key)
+        indices, predictions, info = self._select(state, key)
         if predictions is not None:
             predictions = np.asarray(predictions)
-        return Selection(np.asarray(indices), predictions)
+        info = {name: float(value) for name, value in info.items()}
+        return Selection(np.asarray(indices), predictions, info=info)
 
     def _update_fn(self, state, indices, successes, trials):
-        return {
-            "model": self.model.update(state["model"], indices, successes, trials),
-            "recent": jnp.concatenate([state["recent"][1:], indices[None].astype(jnp.int32)]),
-            "recent_filled": jnp.concatenate([state["recent_filled"][1:], jnp.array([True])]),
-        }
+        new = {"model": self.model.update(state["model"], indices, successes, trials)}
+        if self.window:
+            new["recent"] = jnp.concatenate([state["recent"][1:], indices[None].astype(jnp.int32)])
+            new["recent_filled"] = jnp.concatenate([state["recent_filled"][1:], jnp.array([True])])
+        return new
 
     def update(self, state, indices, successes, trials):
         return self._update(

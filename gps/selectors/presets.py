@@ -1,73 +1,103 @@
-"""Default config blocks of the named selectors; a config file uses `selector_config(name)`.
+"""Config blocks of the named selectors, built from the settings each part declares.
 
-Predictive selectors (uniform, mopps, gps) share one layout, so any part can be swapped
-from the command line (`--config.selector.acquisition.name=threshold`): every model's
-settings sit in `model.<model name>`, and the acquisition settings in one flat block.
+A predictive selector's block holds `name`, `candidates`, `model` (the difficulty model's
+name and only the keys it reads), `acquisition` (likewise) and, when a part needs prompt
+embeddings, `embedding`. Parts are swapped with config-file arguments
+(`configs/countdown.py:selector=mopps,acquisition=threshold`), which rebuild the blocks, not
+with `--config.selector.model.name=...`, which would leave the old part's keys behind (an
+error naming them).
 """
 
 import ml_collections
 
+from gps.errors import ConfigError
+from gps.selectors.acquisition import ACQUISITIONS
 from gps.selectors.base import SELECTORS
+from gps.selectors.difficulty import DIFFICULTY_MODELS
+
+# name -> (candidates, difficulty model, acquisition); candidates: 0 = the whole pool,
+# k = k·B prompts drawn uniformly each step (MoPPS's ts_ratio).
+PRESETS = {
+    "uniform": (0, "none", "uniform"),
+    "mopps": (8, "beta", "topk"),  # ts_ratio of the reference countdown scripts
+    # Fresh random candidates each step, as MoPPS: over the whole pool the greedy picks the
+    # same prompts step after step and the policy memorises them (measured, results/selectors).
+    "gps": (8, "gps", "diverse"),
+}
+EMBEDDING = {"name": "wordllama", "dim": 256, "cache_dir": "cache/embeddings"}
 
 
-def _acquisition(name: str, **overrides) -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.name = name
-    c.target = 0.5  # γ*: the success rate that is most informative (GPS Eq. 12)
-    c.band = (0.3, 0.7)  # `threshold`: the band of predicted success rates to draw from
-    c.diversity = 0.0  # λ_div: weight of the diversity term D(B) in `diverse`
-    c.inter_step = True  # `diverse`: include the inter-step exploration term
-    c.window = 4  # batches of history for the inter-step term
-    c.shortlist = 8  # `diverse`: greedy over the shortlist·B best-u candidates; 0 = all
-    c.update(overrides)
-    return c
-
-
-def _models(name: str) -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.name = name
-    c.beta = ml_collections.ConfigDict(
-        {"alpha0": 1.0, "beta0": 1.0, "decay": 0.5}  # MoPPS: Beta(1,1) prior, λ (countdown)
-    )
-    c.gps = ml_collections.ConfigDict(
-        {
-            "latent": "bayesian",  # or "deterministic" (ablation: z = prior mean, no KL)
-            "z_dim": 8,
-            "hidden": 64,
-            "encoder_layers": 2,
-            "decoder_layers": 1,
-            "samples": 4,  # M: prior draws of z averaged per prediction (Eq. 10)
-            "lr": 3e-3,
-            "svi_steps": 4,  # SVI steps per RL step
-            "replay": 8,  # most recent (H_{t-1}, H_t) pairs in each ELBO
-            "particles": 1,  # ELBO Monte Carlo particles
-        }
-    )
-    return c
-
-
-def selector_config(name: str) -> ml_collections.ConfigDict:
-    """The config block of selector `name` with its paper defaults."""
-    SELECTORS.get(name)  # unknown names: a ConfigError listing the known ones
-    if name == "ds":
-        return ml_collections.ConfigDict({"name": "ds", "round_size": 0, "max_rounds": 8})
-    c = ml_collections.ConfigDict()
-    c.name = name
-    c.candidates = 0  # 0: the whole pool; k: k·B prompts drawn uniformly (MoPPS ts_ratio)
-    c.embedding = ml_collections.ConfigDict(
-        {"name": "wordllama", "dim": 256, "cache_dir": "cache/embeddings"}
-    )
-    if name == "mopps":
-        c.candidates = 8  # ts_ratio of the reference countdown scripts
-        c.model = _models("beta")
-        c.acquisition = _acquisition("topk")
-    elif name == "gps":
-        # Fresh random candidates each step, as MoPPS: over the whole pool the greedy picks
-        # the same prompts step after step and the policy memorises them (measured).
-        c.candidates = 8
-        c.model = _models("gps")
-        c.acquisition = _acquisition("diverse", diversity=0.1)
+def part_block(kind: str, name: str) -> ml_collections.ConfigDict:
+    """The config block of a difficulty model (`kind="model"`) or acquisition: its defaults."""
+    if kind == "model":
+        defaults = DIFFICULTY_MODELS.get(name).defaults
     else:
-        c.model = _models("none")
-        c.acquisition = _acquisition("uniform")
+        defaults = ACQUISITIONS.get(name).defaults
+    return ml_collections.ConfigDict({"name": name, **defaults})
+
+
+def needs_embeddings(c) -> bool:
+    """Whether the selector's parts read prompt embeddings (else the pool is never embedded)."""
+    model = DIFFICULTY_MODELS.get(c.model.name)
+    return model.needs_embeddings or ACQUISITIONS.get(c.acquisition.name).needs_embeddings(
+        c.acquisition
+    )
+
+
+def selector_config(name: str, model: str = "", acquisition: str = "") -> ml_collections.ConfigDict:
+    """The config block of selector `name` with its paper defaults; `model` / `acquisition`
+    replace the preset's parts (with their own defaults)."""
+    selector = SELECTORS.get(name)  # unknown names: a ConfigError listing the known ones
+    if name not in PRESETS:
+        if model or acquisition:
+            raise ConfigError(f"selector {name!r} is not made of a model and an acquisition")
+        return ml_collections.ConfigDict({"name": name, **selector.defaults})
+    candidates, preset_model, preset_acquisition = PRESETS[name]
+    c = ml_collections.ConfigDict()
+    c.name = name
+    c.candidates = candidates
+    c.model = part_block("model", model or preset_model)
+    c.acquisition = part_block("acquisition", acquisition or preset_acquisition)
+    if needs_embeddings(c):
+        c.embedding = ml_collections.ConfigDict(EMBEDDING)
     return c
+
+
+def check_selector_config(c) -> None:
+    """Every key of the selector block is read by its parts and every value is in range."""
+    SELECTORS.get(c.name).check_config(c)
+
+
+def _leaves(block, prefix: str = "") -> dict:
+    out = {}
+    for key, value in block.items():
+        if isinstance(value, (dict, ml_collections.ConfigDict)):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        elif key != "cache_dir":
+            out[prefix + key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def method_label(selector: dict) -> str | None:
+    """A run's method as its parts say: the selector's name, then what differs from its
+    preset (`gps (acquisition.diversity=0)`, `mopps (acquisition=threshold)`); None when the
+    block is not in today's layout (runs made by older code)."""
+    c = ml_collections.ConfigDict(selector)
+    try:
+        check_selector_config(c)
+    except (ConfigError, KeyError, AttributeError):  # an older layout, or missing parts
+        return None
+    changed = []
+    if c.name in PRESETS:
+        _, model, acquisition = PRESETS[c.name]
+        changed += [f"model={c.model.name}"] * (c.model.name != model)
+        changed += [f"acquisition={c.acquisition.name}"] * (c.acquisition.name != acquisition)
+        preset = _leaves(selector_config(c.name, c.model.name, c.acquisition.name))
+    else:
+        preset = _leaves(selector_config(c.name))
+    changed += [f"{k}={_text(v)}" for k, v in _leaves(c).items() if preset.get(k) != v]
+    return f"{c.name} ({', '.join(changed)})" if changed else c.name
+
+
+def _text(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)

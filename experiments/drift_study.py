@@ -1,0 +1,161 @@
+"""Does GPS's latent z track a drifting policy? A synthetic study where the answer is known.
+
+  python -m experiments.drift_study [--seeds=20] [--steps=100] [--out=drift.json]
+
+World (one per seed): `pool` training prompts and `unseen` held-out prompts with random
+unit-norm embeddings e in `dim` dimensions, and a true success rate σ(w·e + c_t), where
+w ~ N(0, I) (so w·e has a spread of about 1 logit around c_t) and c_t is the policy's
+skill at step t. c_t rises from −2 to +1, fast then slow, as an RL policy improves: −2 → 0
+over the first third of the steps, 0 → +1 over the rest (mean rate ≈ 0.16 → 0.50 → 0.70).
+
+Each step feeds the predictor as the trainer does with Uniform selection: `batch` prompts
+drawn uniformly without replacement from the pool, n = `rollouts` Bernoulli rollouts each,
+then `update`. After the update, the predictor forecasts step t+1 (Eq. 10) for the unseen
+prompts, and is scored against their true rates at c_{t+1}:
+  mae        mean over unseen prompts of |γ̂ − γ|,
+  mean_err   |mean γ̂ − mean γ| over the unseen set (how well the level, i.e. c_t, is tracked),
+each averaged over the second half of the steps. Variants: latent = "bayesian" (the paper's
+z), "deterministic" (z = prior mean, no KL) and "none" (a decoder of e alone, no history),
+all other settings at the model's defaults. The batches and outcomes depend only on the
+seed, so the variants see identical data and the differences are paired.
+
+One jitted function per variant: lax.scan over the steps, jax.vmap over the seeds.
+"""
+
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import app, flags
+from scipy import stats
+
+from gps.selectors.gps_predictor import GenerativePredictor
+from gps.selectors.presets import part_block
+
+VARIANTS = ("bayesian", "deterministic", "none")
+
+_SEEDS = flags.DEFINE_integer("seeds", 20, "Worlds (embeddings, w, batches, outcomes, init).")
+_STEPS = flags.DEFINE_integer("steps", 100, "RL steps T.")
+_POOL = flags.DEFINE_integer("pool", 512, "Training prompts.")
+_UNSEEN = flags.DEFINE_integer("unseen", 256, "Held-out prompts the predictor never sees.")
+_DIM = flags.DEFINE_integer("dim", 16, "Embedding dimension.")
+_BATCH = flags.DEFINE_integer("batch", 32, "Prompts per step B.")
+_ROLLOUTS = flags.DEFINE_integer("rollouts", 8, "Rollouts per prompt n.")
+_VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), "Latent variants to compare.")
+_OUT = flags.DEFINE_string("out", None, "Write the result as JSON here.")
+
+
+def skill(steps: int) -> jnp.ndarray:
+    """c_t for t = 0..steps: −2 → 0 over the first third, then 0 → +1 (a slowing policy)."""
+    knee = steps / 3
+    t = jnp.arange(steps + 1, dtype=jnp.float32)
+    return jnp.where(t < knee, -2 + 2 * t / knee, (t - knee) / (steps - knee))
+
+
+def model_config(latent: str, **overrides) -> ml_collections.FrozenConfigDict:
+    cfg = part_block("model", "gps")
+    cfg.latent = latent
+    cfg.update(overrides)
+    return ml_collections.FrozenConfigDict(cfg)
+
+
+def make_study(cfg, *, steps, pool, unseen, dim, batch, rollouts):
+    """A jitted function of a [S] batch of keys -> per-step errors ([S, T] mae and mean_err)."""
+    c = skill(steps)
+
+    def one_seed(key):
+        k_emb, k_w, k_init, k_run = jax.random.split(key, 4)
+        e = jax.random.normal(k_emb, (pool + unseen, dim))
+        e = e / jnp.linalg.norm(e, axis=-1, keepdims=True)
+        base = e @ jax.random.normal(k_w, (dim,))  # w·e ~ N(0, 1) for unit-norm e
+        model = GenerativePredictor(cfg, pool_size=pool, batch_size=batch, embeddings=e[:pool])
+
+        def step(state, t):
+            k_pick, k_roll, k_pred = jax.random.split(jax.random.fold_in(k_run, t), 3)
+            idx = jax.random.choice(k_pick, pool, (batch,), replace=False)
+            p = jax.nn.sigmoid(base[idx] + c[t])
+            s = (jax.random.uniform(k_roll, (batch, rollouts)) < p[:, None]).sum(-1)
+            state = model.update(state, idx, s, jnp.full((batch,), rollouts))
+            predicted = model.predict_unseen(state, k_pred, e[pool:])
+            true = jax.nn.sigmoid(base[pool:] + c[t + 1])
+            mae = jnp.abs(predicted - true).mean()
+            return state, (mae, jnp.abs(predicted.mean() - true.mean()))
+
+        _, errors = jax.lax.scan(step, model.init(k_init), jnp.arange(steps))
+        return errors
+
+    return jax.jit(jax.vmap(one_seed))
+
+
+def ci95(x: np.ndarray) -> float:
+    """Half-width of the 95% t-interval of the mean of x (over seeds)."""
+    return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+
+
+def run(variants, seeds: int, **sizes) -> dict:
+    """Runs every variant on the same `seeds` worlds; per-seed late-step errors and timings."""
+    keys = jax.random.split(jax.random.key(0), seeds)
+    late = slice(sizes["steps"] // 2, None)
+    result = {"sizes": sizes, "seeds": seeds, "variants": {}}
+    for latent in variants:
+        study = make_study(model_config(latent), **sizes)
+        start = time.perf_counter()
+        compiled = study.lower(keys).compile()
+        compile_s = time.perf_counter() - start
+        mae, mean_err = jax.block_until_ready(compiled(keys))
+        run_s = time.perf_counter() - start - compile_s
+        result["variants"][latent] = {
+            "mae": np.asarray(mae[:, late].mean(1)).tolist(),
+            "mean_err": np.asarray(mean_err[:, late].mean(1)).tolist(),
+            "mae_by_step": np.asarray(mae.mean(0)).round(4).tolist(),
+            "compile_s": round(compile_s, 1),
+            "run_s": round(run_s, 1),
+        }
+    return result
+
+
+def table(result: dict) -> str:
+    rows = result["variants"]
+    lines = [
+        "| variant | unseen MAE (late steps) | mean-rate error (late steps) | "
+        "MAE − bayesian's (paired) | compile + run s |",
+        "|---|---|---|---|---|",
+    ]
+    best = min(rows, key=lambda v: np.mean(rows[v]["mae"]))
+    for name, r in rows.items():
+        mae, err = np.array(r["mae"]), np.array(r["mean_err"])
+        paired = "—"
+        if "bayesian" in rows and name != "bayesian":
+            d = mae - np.array(rows["bayesian"]["mae"])
+            paired = f"{d.mean():+.4f} ± {ci95(d):.4f}"
+        mark = " (best)" if name == best else ""
+        lines.append(
+            f"| {name}{mark} | {mae.mean():.4f} ± {ci95(mae):.4f} | "
+            f"{err.mean():.4f} ± {ci95(err):.4f} | {paired} | {r['compile_s']} + {r['run_s']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv):
+    del argv
+    sizes = dict(
+        steps=_STEPS.value,
+        pool=_POOL.value,
+        unseen=_UNSEEN.value,
+        dim=_DIM.value,
+        batch=_BATCH.value,
+        rollouts=_ROLLOUTS.value,
+    )
+    result = run(_VARIANTS.value, _SEEDS.value, **sizes)
+    print(table(result))
+    print(f"mean ± 95% CI over {_SEEDS.value} seeds; late steps = the second half of {sizes}")
+    if _OUT.value:
+        with open(_OUT.value, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    app.run(main)
