@@ -5,10 +5,10 @@ python -m experiments.report RUNS_DIR [RUNS_DIR ...] [--out=DIR] [--target=0.15]
 
 Every folder below the RUNS_DIRs holding a config.json is a run; unfinished ones (no
 summary.json) are skipped, and a run found twice is read once. Runs are grouped by (task,
-method), the method being sweep.json's label or else the selector's name; seeds are the
-replicates. Several RUNS_DIRs are pooled, e.g. an ablation sweep with the main sweep's uniform
-runs as the reference. Writes report.md, report.tex and PNG plots
-into --out (default: the first RUNS_DIR/report). Each method is also compared seed by seed
+method), the method being the label its selector's parts give (older runs: sweep.json's label
+or else the selector's name); seeds are the replicates. Several RUNS_DIRs are pooled, e.g. an
+ablation sweep with the main sweep's uniform runs as the reference. Writes report.md,
+report.tex and PNG plots into --out (default: the first RUNS_DIR/report). Each method is also compared seed by seed
 with --paired_with (default uniform): a seed fixes the base model every method starts from.
 Each seed's cost (steps, rollouts, wall-clock) to reach the target accuracy is interpolated
 between the evaluations around its first crossing; speed-ups over the baselines and
@@ -25,6 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats
 
+from gps import selectors
 from gps.jsonl import JsonlLog
 
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: the first RUNS_DIR/report).")
@@ -130,7 +131,11 @@ def read_json(path: str) -> dict:
 
 
 def method_label(run_dir: str, config: dict) -> str:
-    """The sweep.json label of an ablation run, else the selector's name."""
+    """The label its selector's parts give (`gps (acquisition.diversity=0.0)`); for runs made
+    before the selector blocks had today's layout, sweep.json's label, else the name."""
+    label = selectors.method_label(config["selector"])
+    if label is not None:
+        return label
     sweep = os.path.join(run_dir, "sweep.json")
     if os.path.exists(sweep):
         return read_json(sweep)["method"]

@@ -342,3 +342,20 @@ def test_curve_table_stars_prefix_evaluations(tmp_path):
     table = curves.curve_table([str(tmp_path / "a")], "cd34/mean@8")
     assert "| 0 | 0.050 |" in table and "| 10 | 0.100* |" in table and "| 30 | 0.250 |" in table
     assert table.endswith("\\* evaluated on the first `eval_size` prompts of each set")
+
+
+def test_runs_are_labelled_by_their_selector_parts(tmp_path):
+    """A run with today's selector layout is labelled by what differs from its preset, even
+    when an older sweep.json says otherwise; a run with an older layout keeps sweep.json's."""
+    from gps.selectors import selector_config
+
+    selector = selector_config("gps")
+    selector.acquisition.diversity = 0.0
+    config = {"selector": selector.to_dict()}
+    os.makedirs(tmp_path / "new")
+    with open(tmp_path / "new" / "sweep.json", "w") as f:
+        json.dump({"method": "gps-diversity=0.0"}, f)
+    assert report.method_label(str(tmp_path / "new"), config) == "gps (acquisition.diversity=0.0)"
+    old = {"selector": {"name": "gps", "model": {"name": "gps", "gps": {}}}}
+    assert report.method_label(str(tmp_path / "new"), old) == "gps-diversity=0.0"
+    assert report.method_label(str(tmp_path / "missing"), old) == "gps"
