@@ -23,6 +23,7 @@ One jitted function per variant: lax.scan over the steps, jax.vmap over the seed
 """
 
 import json
+import sys
 import time
 
 import jax
@@ -36,16 +37,6 @@ from gps.selectors.gps_predictor import GenerativePredictor
 from gps.selectors.presets import part_block
 
 VARIANTS = ("bayesian", "deterministic", "none")
-
-_SEEDS = flags.DEFINE_integer("seeds", 20, "Worlds (embeddings, w, batches, outcomes, init).")
-_STEPS = flags.DEFINE_integer("steps", 100, "RL steps T.")
-_POOL = flags.DEFINE_integer("pool", 512, "Training prompts.")
-_UNSEEN = flags.DEFINE_integer("unseen", 256, "Held-out prompts the predictor never sees.")
-_DIM = flags.DEFINE_integer("dim", 16, "Embedding dimension.")
-_BATCH = flags.DEFINE_integer("batch", 32, "Prompts per step B.")
-_ROLLOUTS = flags.DEFINE_integer("rollouts", 8, "Rollouts per prompt n.")
-_VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), "Latent variants to compare.")
-_OUT = flags.DEFINE_string("out", None, "Write the result as JSON here.")
 
 
 def skill(steps: int) -> jnp.ndarray:
@@ -139,23 +130,41 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def define_flags() -> None:
+    """Flags of the command, defined only when it runs: tests import `run` beside other
+    modules' flags."""
+    flags.DEFINE_integer(
+        "seeds", 20, "Worlds (embeddings, w, batches, outcomes, init).", lower_bound=2
+    )
+    flags.DEFINE_integer("steps", 100, "RL steps T.", lower_bound=2)
+    flags.DEFINE_integer("pool", 512, "Training prompts.", lower_bound=1)
+    flags.DEFINE_integer("unseen", 256, "Held-out prompts the predictor never sees.", lower_bound=2)
+    flags.DEFINE_integer("dim", 16, "Embedding dimension.", lower_bound=1)
+    flags.DEFINE_integer("batch", 32, "Prompts per step B.", lower_bound=1)
+    flags.DEFINE_integer("rollouts", 8, "Rollouts per prompt n.", lower_bound=1)
+    flags.DEFINE_list("variants", list(VARIANTS), "Latent variants to compare.")
+    flags.DEFINE_string("out", None, "Write the result as JSON here.")
+
+
 def main(argv):
     del argv
+    f = flags.FLAGS
+    if f.batch > f.pool:
+        sys.exit(f"error: --batch ({f.batch}) is larger than --pool ({f.pool})")
+    unknown = sorted(set(f.variants) - set(VARIANTS))
+    if unknown:
+        sys.exit(f"error: unknown --variants {unknown}; known: {list(VARIANTS)}")
     sizes = dict(
-        steps=_STEPS.value,
-        pool=_POOL.value,
-        unseen=_UNSEEN.value,
-        dim=_DIM.value,
-        batch=_BATCH.value,
-        rollouts=_ROLLOUTS.value,
+        steps=f.steps, pool=f.pool, unseen=f.unseen, dim=f.dim, batch=f.batch, rollouts=f.rollouts
     )
-    result = run(_VARIANTS.value, _SEEDS.value, **sizes)
+    result = run(f.variants, f.seeds, **sizes)
     print(table(result))
-    print(f"mean ± 95% CI over {_SEEDS.value} seeds; late steps = the second half of {sizes}")
-    if _OUT.value:
-        with open(_OUT.value, "w") as f:
-            json.dump(result, f, indent=1)
+    print(f"mean ± 95% CI over {f.seeds} seeds; late steps = the second half of {sizes}")
+    if f.out:
+        with open(f.out, "w") as out:
+            json.dump(result, out, indent=1)
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -289,7 +289,7 @@ def test_cost_and_speedup_tables_are_per_seed_and_interpolated(speedup_dir, tmp_
     ]
     assert cells[0] == "3.11× [1.72, 5.60]"  # exp(1.134 ∓ 4.303 · 0.237 / √3)
     assert f"| gps | uniform | 3/4 | {' | '.join(cells)} |" in md
-    assert f"| uniform | gps | 3/4 | " not in md  # --paired_with is uniform
+    assert "| uniform | gps | 3/4 | " not in md  # --paired_with is uniform
 
 
 def run_main(out, dirs, *extra_flags) -> str:

@@ -30,11 +30,29 @@ from gps.selectors import settings
 from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel, unit_scale
 
 LATENTS = ("bayesian", "deterministic", "none")
+# Most prompts of one batch a set encoder reads, drawn at random among the observed ones:
+# self-attention costs O(B²), and B = 256 would make the update 8x dearer than B = 64
+# (experiments/selector_benchmark.py). Batches up to this size are read whole.
+ENCODER_SET = 64
 ENCODERS = ("transformer", "deepsets")
 
 
 def _set_inputs(embeddings, rates):
     return jnp.concatenate([unit_scale(embeddings), rates[..., None]], axis=-1)
+
+
+def encoder_subset(key, embeddings, rates, mask):
+    """Each set [..., B] cut to ENCODER_SET elements drawn uniformly without replacement among
+    its observed ones (Gumbel top-k; unobserved ones fill in, masked, when too few)."""
+    if mask.shape[-1] <= ENCODER_SET:
+        return embeddings, rates, mask
+    scores = jax.random.gumbel(key, mask.shape) + jnp.where(mask, 0.0, -jnp.inf)
+    picks = jax.lax.top_k(scores, ENCODER_SET)[1]
+    return (
+        jnp.take_along_axis(embeddings, picks[..., None], axis=-2),
+        jnp.take_along_axis(rates, picks, axis=-1),
+        jnp.take_along_axis(mask, picks, axis=-1),
+    )
 
 
 def _masked_mean(h, mask):
@@ -183,7 +201,8 @@ class GenerativePredictor(DifficultyModel):
         )
 
     # --- the probabilistic model, over `replay` consecutive (H_{t-1}, H_t) pairs -------------
-    def _model(self, prev, cur):
+    def _model(self, prev, cur, cur_set):
+        del cur_set  # the guide's
         decoder = flax_module("decoder", self.decoder, cur[0], jnp.zeros((self.cfg.z_dim,)))
         embeddings, successes, trials, mask = cur
         z = self._model_latent(prev, mask)
@@ -201,23 +220,24 @@ class GenerativePredictor(DifficultyModel):
             return mean
         return numpyro.sample("z", dist.Normal(mean, scale).to_event(1).mask(mask.any(-1)))
 
-    def _guide(self, prev, cur):
+    def _guide(self, prev, cur, cur_set):
         if self.deterministic or self.latent_free:
             return
-        embeddings, successes, trials, mask = cur
-        rates = _rates(successes, trials)
-        posterior = flax_module("posterior", self.posterior_net, embeddings, rates, mask)
-        mean, scale = posterior(embeddings, rates, mask)
-        numpyro.sample("z", dist.Normal(mean, scale).to_event(1).mask(mask.any(-1)))
+        posterior = flax_module("posterior", self.posterior_net, *cur_set)
+        mean, scale = posterior(*cur_set)
+        numpyro.sample("z", dist.Normal(mean, scale).to_event(1).mask(cur[3].any(-1)))
 
-    def _history(self, replay):
-        """The replay buffer as (previous batch, current batch) tensors for the model."""
+    def _history(self, replay, key):
+        """The replay buffer as the model's tensors: the previous batches (prior's input), the
+        current ones (likelihood) and the current ones as the posterior reads them."""
         emb = self.embeddings[replay["indices"]]  # [R+1, B, D]
         mask = replay["filled"][:, None] & (replay["trials"] > 0)
         rates = _rates(replay["successes"], replay["trials"])
-        prev = (emb[:-1], rates[:-1], mask[:-1])
+        k_prev, k_cur = jax.random.split(key)
+        prev = encoder_subset(k_prev, emb[:-1], rates[:-1], mask[:-1])
         cur = (emb[1:], replay["successes"][1:], replay["trials"][1:], mask[1:])
-        return prev, cur
+        cur_set = encoder_subset(k_cur, emb[1:], rates[1:], mask[1:])
+        return prev, cur, cur_set
 
     # --- state ------------------------------------------------------------------------------
     def init(self, key):
@@ -228,7 +248,8 @@ class GenerativePredictor(DifficultyModel):
             "trials": jnp.zeros((rows, b), jnp.float32),
             "filled": jnp.zeros((rows,), bool),
         }
-        svi_state = self.svi.init(jax.random.key_data(key), *self._history(replay))
+        history = self._history(replay, jax.random.fold_in(key, 1))
+        svi_state = self.svi.init(jax.random.key_data(key), *history)
         return {"svi": _pack(svi_state), "replay": replay}
 
     def update(self, state, indices, successes, trials):
@@ -238,7 +259,9 @@ class GenerativePredictor(DifficultyModel):
             "trials": _push(state["replay"]["trials"], trials.astype(jnp.float32)),
             "filled": _push(state["replay"]["filled"], jnp.array(True)),
         }
-        history = self._history(replay)
+        # Which prompts the set encoders read (only when B > ENCODER_SET): from the SVI's key.
+        svi_key = jax.random.wrap_key_data(state["svi"]["rng"])
+        history = self._history(replay, jax.random.fold_in(svi_key, 1))
 
         def svi_step(svi_state, _):
             svi_state, loss = self.svi.update(svi_state, *history)
@@ -250,21 +273,20 @@ class GenerativePredictor(DifficultyModel):
         return {"svi": _pack(svi_state), "replay": replay}
 
     # --- prediction (Eq. 10) ----------------------------------------------------------------
-    def _prior_of_latest(self, state):
+    def _prior_of_latest(self, state, key):
         params = state["svi"]["params"]
-        replay = state["replay"]
-        last = {k: v[-1] for k, v in replay.items()}
+        last = {k: v[-1] for k, v in state["replay"].items()}
         emb = self.embeddings[last["indices"]]
         mask = last["filled"] & (last["trials"] > 0)
-        return self.prior_net.apply(
-            {"params": params["prior$params"]}, emb, _rates(last["successes"], last["trials"]), mask
-        )
+        rates = _rates(last["successes"], last["trials"])
+        inputs = encoder_subset(key, emb, rates, mask)
+        return self.prior_net.apply({"params": params["prior$params"]}, *inputs)
 
     def _latent_draws(self, state, key):
         """[M, Z] draws of z ~ p_η(z | H_t) (one, the mean, when z is deterministic)."""
         if self.latent_free:
             return jnp.zeros((1, self.cfg.z_dim))
-        mean, scale = self._prior_of_latest(state)
+        mean, scale = self._prior_of_latest(state, jax.random.fold_in(key, 1))
         if self.deterministic:
             return mean[None]
         return mean + scale * jax.random.normal(key, (self.cfg.samples, self.cfg.z_dim))
