@@ -70,7 +70,7 @@ def test_every_sweep_file_expands(tmp_path):
         if name.endswith(".py")
     }
     assert counts["main.py"] == 2 * 4 * 3  # tasks × selectors × seeds
-    assert counts["gps_ablations.py"] == 10 * 3  # default, uniform + 8 ablated settings
+    assert counts["gps_ablations.py"] == 11 * 3  # default, uniform + 9 ablated settings
     assert counts["mopps_decay.py"] == 3 * 3
 
 

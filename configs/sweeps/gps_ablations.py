@@ -1,9 +1,9 @@
 """GPS ablations (method.md §2.4) on countdown `small`, 3 seeds, paired with default GPS.
 
 No diversity (λ_div = 0), no inter-step term, a deterministic latent, M ∈ {1, 16} (4 is the
-default), γ* ∈ {0.3, 0.7} (0.5 is the default), the predictor's training that ranked unseen prompts
-best for a fixed policy (replay 32, lr 1e-3, 4 SVI steps: results/selectors/predictor_tuning.md),
-and Uniform as the reference for the target.
+default), γ* ∈ {0.3, 0.7} (0.5 is the default), the predictor's training that ranked unseen prompts best for a fixed policy (replay 32, lr 1e-3, 4 SVI steps: results/selectors/predictor_tuning.md),
+GPS's acquisition over the ridge baseline (`model=ridge`), and Uniform as the reference for
+the target.
 Countdown runs on its `small` testbed (2 layers, 200 steps); drop `:small` for the default
 4-layer, 400-step testbed (about twice the CPU time).
 
@@ -30,6 +30,7 @@ def get_sweep():
                 cross(gps, product(**{f"{_GPS}.latent": ["deterministic"]})),
                 cross(gps, product(**{f"{_GPS}.samples": [1, 16]})),
                 cross(gps, product(**{f"{_ACQ}.target": [0.3, 0.7]})),
+                [{"selector": "gps", "model": "ridge"}],
                 [
                     {
                         "selector": "gps",
