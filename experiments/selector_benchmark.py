@@ -42,13 +42,16 @@ def _stand_in_rollouts(rng):
     return rollout_fn
 
 
-VARIANTS = {"gps-whole-pool": ("gps", {"candidates": 0})}  # GPS scoring every prompt per step
+VARIANTS = {  # GPS scoring every prompt per step, with its default M = 4 draws of z and with 1
+    "gps-whole-pool": ("gps", {"candidates": 0}),
+    "gps-whole-pool-m1": ("gps", {"candidates": 0, "model.samples": 1}),
+}
 
 
 def _config(label: str):
     name, overrides = VARIANTS.get(label, (label, {}))
     config = selector_config(name)
-    config.update(overrides)
+    config.update_from_flattened_dict(overrides)
     return config
 
 
