@@ -61,7 +61,6 @@ def test_a_fixed_file_argument_joins_each_runs_arguments_but_not_its_name(tmp_pa
         expand(Sweep("s", ("configs/countdown.py:small",), ({"small": False},)), str(tmp_path))
 
 
-
 def test_every_sweep_file_expands(tmp_path):
     folder = os.path.join(ROOT, "configs", "sweeps")
     counts = {
