@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_config
 from experiments.sweeps import Sweep, chain, cross, expand, load_sweep, product, run_sweep, zip_
 from gps.errors import ConfigError
 
@@ -59,6 +59,27 @@ def test_a_fixed_file_argument_joins_each_runs_arguments_but_not_its_name(tmp_pa
     assert default.command("python")[2] == "--config=configs/countdown.py:small"
     with pytest.raises(ConfigError, match="already fixes"):
         expand(Sweep("s", ("configs/countdown.py:small",), ({"small": False},)), str(tmp_path))
+
+
+def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
+    """Every committed run of the GPS ablation sweep has the config.json its sweep file's
+    command builds today, so results/ablations/gps's command reproduces it. (The older
+    committed sweeps predate the selector blocks' layout; their READMEs name their commits.)"""
+    sweep = load_sweep(os.path.join(ROOT, "configs", "sweeps", "gps_ablations.py"))
+    checked = 0
+    for run in expand(sweep, str(tmp_path)):
+        committed = os.path.join(
+            ROOT, "results", "ablations", "gps", os.path.relpath(run.workdir, tmp_path / sweep.name)
+        )
+        if not os.path.exists(committed):  # settings added after the committed runs
+            continue
+        config_file, _, arg = run.command()[2].removeprefix("--config=").partition(":")
+        config = load_config(os.path.join(ROOT, config_file), arg)
+        config.update_from_flattened_dict(dict(run.overrides))
+        with open(os.path.join(committed, "config.json")) as f:
+            assert json.loads(config.to_json()) == json.load(f), committed
+        checked += 1
+    assert checked >= 30
 
 
 def test_every_sweep_file_expands(tmp_path):
