@@ -1,6 +1,7 @@
 """Does GPS's latent z track a drifting policy? A synthetic study where the answer is known.
 
   python -m experiments.drift_study [--seeds=20] [--steps=100] [--out=drift.json]
+      [--model=replay=32,lr=0.001]  # GPS model settings other than its defaults
 
 World (one per seed): `pool` training prompts and `unseen` held-out prompts with random
 unit-norm embeddings e in `dim` dimensions, and a true success rate σ(w·e + c_t), where
@@ -22,6 +23,7 @@ seed, so the variants see identical data and the differences are paired.
 One jitted function per variant: lax.scan over the steps, jax.vmap over the seeds.
 """
 
+import ast
 import json
 import sys
 import time
@@ -33,6 +35,7 @@ import numpy as np
 from absl import app, flags
 from scipy import stats
 
+from gps.errors import ConfigError
 from gps.selectors.gps_predictor import GenerativePredictor
 from gps.selectors.presets import part_block
 
@@ -47,9 +50,14 @@ def skill(steps: int) -> jnp.ndarray:
 
 
 def model_config(latent: str, **overrides) -> ml_collections.FrozenConfigDict:
+    """GPS's model block with `latent` and `overrides`; ConfigError on a key it does not read
+    or a value out of range."""
     cfg = part_block("model", "gps")
-    cfg.latent = latent
-    cfg.update(overrides)
+    unknown = sorted(set(overrides) - set(cfg))
+    if unknown:
+        raise ConfigError(f"the GPS model does not read {unknown}")
+    cfg.update(latent=latent, **overrides)
+    GenerativePredictor.check(cfg)
     return ml_collections.FrozenConfigDict(cfg)
 
 
@@ -86,13 +94,14 @@ def ci95(x: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
-def run(variants, seeds: int, **sizes) -> dict:
-    """Runs every variant on the same `seeds` worlds; per-seed late-step errors and timings."""
+def run(variants, seeds: int, model: dict | None = None, **sizes) -> dict:
+    """Runs every variant on the same `seeds` worlds; per-seed late-step errors and timings.
+    `model`: GPS model settings replacing the defaults in every variant."""
     keys = jax.random.split(jax.random.key(0), seeds)
     late = slice(sizes["steps"] // 2, None)
-    result = {"sizes": sizes, "seeds": seeds, "variants": {}}
+    result = {"sizes": sizes, "seeds": seeds, "model": model or {}, "variants": {}}
     for latent in variants:
-        study = make_study(model_config(latent), **sizes)
+        study = make_study(model_config(latent, **(model or {})), **sizes)
         start = time.perf_counter()
         compiled = study.lower(keys).compile()
         compile_s = time.perf_counter() - start
@@ -143,6 +152,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("batch", 32, "Prompts per step B.", lower_bound=1)
     flags.DEFINE_integer("rollouts", 8, "Rollouts per prompt n.", lower_bound=1)
     flags.DEFINE_list("variants", list(VARIANTS), "Latent variants to compare.")
+    flags.DEFINE_list("model", [], "GPS model settings key=value replacing its defaults.")
     flags.DEFINE_string("out", None, "Write the result as JSON here.")
 
 
@@ -157,7 +167,18 @@ def main(argv):
     sizes = dict(
         steps=f.steps, pool=f.pool, unseen=f.unseen, dim=f.dim, batch=f.batch, rollouts=f.rollouts
     )
-    result = run(f.variants, f.seeds, **sizes)
+    model = {}
+    for item in f.model:
+        key, _, value = item.partition("=")
+        try:
+            model[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            model[key] = value
+    try:
+        model_config("bayesian", **model)  # unknown keys and bad values: one line
+    except ConfigError as e:
+        sys.exit(f"error: --model: {e}")
+    result = run(f.variants, f.seeds, model, **sizes)
     print(table(result))
     print(f"mean ± 95% CI over {f.seeds} seeds; late steps = the second half of {sizes}")
     if f.out:
