@@ -21,7 +21,8 @@ def check_keys(cfg, block: str, part: str, defaults: dict) -> None:
     hint = f"; choose parts with the config-file argument {block}=<name>" if block else ""
     keys = set(cfg.keys()) - {"name"}
     read = ", ".join(sorted(defaults)) or "nothing"
-    for key in sorted(keys - set(defaults)):
-        raise ConfigError(f"{where}.{key} is not read by {part} (it reads: {read}){hint}")
-    for key in sorted(set(defaults) - keys):
-        raise ConfigError(f"{where} lacks {key!r}, which {part} reads{hint}")
+    unread, missing = sorted(keys - set(defaults)), sorted(set(defaults) - keys)
+    if unread:
+        raise ConfigError(f"{where}.{unread[0]} is not read by {part} (it reads: {read}){hint}")
+    if missing:
+        raise ConfigError(f"{where} lacks {missing[0]!r}, which {part} reads{hint}")
