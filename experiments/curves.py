@@ -1,6 +1,6 @@
 """Evaluation curves of one or more run workdirs, as a Markdown table, from their files alone.
 
-python -m experiments.curves workdirs/run-a workdirs/run-b [--metric=cd34/mean@8]
+python -m experiments.curves workdirs/run-a workdirs/run-b [--eval_set=cd34]
 """
 
 import os
@@ -9,52 +9,46 @@ import numpy as np
 
 from absl import app, flags
 
-from gps.jsonl import JsonlLog
+from experiments.report import Run, load_run
 
-_METRIC = flags.DEFINE_string("metric", "cd34/mean@8", "eval.jsonl key to tabulate.")
-
-
-def read_jsonl(path: str) -> list[dict]:
-    return JsonlLog(path).read()
+_EVAL_SET = flags.DEFINE_string("eval_set", "cd34", "Eval set whose mean@k to tabulate.")
 
 
-def cell(record: dict, metric: str, whole: dict | None) -> str:
-    """The metric, starred when the evaluation used fewer prompts than the run's last one."""
-    return f"{record[metric]:.3f}" + ("*" if record.get("eval_size") != whole else "")
+def name(run: Run) -> str:
+    return os.path.basename(run.path.rstrip("/"))
 
 
-def curve_table(workdirs: list[str], metric: str) -> str:
-    curves = {
-        w: {r["step"]: r for r in read_jsonl(os.path.join(w, "eval.jsonl"))} for w in workdirs
-    }
-    steps = sorted({s for c in curves.values() for s in c})
+def cell(run: Run, record: dict, eval_set: str) -> str:
+    """mean@k, starred when the evaluation took fewer samples than the run's last one."""
+    sparse = record.get("eval_k", run.k) != run.evals[-1].get("eval_k", run.k)
+    return f"{run.accuracy(record, eval_set):.3f}" + ("*" if sparse else "")
+
+
+def curve_table(runs: list[Run], eval_set: str) -> str:
+    curves = {name(r): (r, {e["step"]: e for e in r.evals}) for r in runs}
+    steps = sorted({s for _, c in curves.values() for s in c})
     rows = [
-        "| step | " + " | ".join(os.path.basename(w.rstrip("/")) for w in workdirs) + " |",
-        "|---" * (len(workdirs) + 1) + "|",
+        "| step | " + " | ".join(curves) + " |",
+        "|---" * (len(curves) + 1) + "|",
     ]
     starred = False
     for step in steps:
-        cells = [
-            cell(c[step], metric, c[max(c)].get("eval_size")) if step in c else ""
-            for c in curves.values()
-        ]
+        cells = [cell(r, c[step], eval_set) if step in c else "" for r, c in curves.values()]
         starred |= any(text.endswith("*") for text in cells)
         rows.append(f"| {step} | " + " | ".join(cells) + " |")
-    note = "\n\n\\* evaluated on the first `eval_size` prompts of each set" if starred else ""
-    return f"{metric}\n\n" + "\n".join(rows) + note
+    note = "\n\n\\* fewer samples per prompt (`eval_k` in eval.jsonl), same sets" if starred else ""
+    return f"{eval_set} mean@k\n\n" + "\n".join(rows) + note
 
 
-def gain_table(workdirs: list[str], metric: str) -> str:
-    """Per run: the metric at step 0, at the last evaluation and the change; then mean ± std."""
+def gain_table(runs: list[Run], eval_set: str) -> str:
+    """Per run: mean@k at step 0, at the last evaluation and the change; then mean ± std."""
     rows = ["| run | step 0 | last | last step | change |", "|---|---|---|---|---|"]
     gains = []
-    for w in workdirs:
-        records = read_jsonl(os.path.join(w, "eval.jsonl"))
-        first, last = records[0], records[-1]
-        gains.append(last[metric] - first[metric])
+    for r in runs:
+        first, last = r.accuracies(eval_set)[0], r.accuracies(eval_set)[-1]
+        gains.append(last - first)
         rows.append(
-            f"| {os.path.basename(w.rstrip('/'))} | {first[metric]:.3f} | {last[metric]:.3f} "
-            f"| {last['step']} | {gains[-1]:+.3f} |"
+            f"| {name(r)} | {first:.3f} | {last:.3f} | {r.evals[-1]['step']} | {gains[-1]:+.3f} |"
         )
     rows.append(f"| mean ± std over runs | | | | {np.mean(gains):+.3f} ± {np.std(gains):.3f} |")
     return "\n".join(rows)
@@ -63,9 +57,13 @@ def gain_table(workdirs: list[str], metric: str) -> str:
 def main(argv):
     if len(argv) < 2:
         raise app.UsageError("give one or more workdirs")
-    print(curve_table(argv[1:], _METRIC.value))
+    missing = [p for p in argv[1:] if not os.path.exists(os.path.join(p, "eval.jsonl"))]
+    if missing:
+        raise app.UsageError(f"not a run workdir (no eval.jsonl): {', '.join(missing)}")
+    runs = [load_run(path) for path in argv[1:]]
+    print(curve_table(runs, _EVAL_SET.value))
     print()
-    print(gain_table(argv[1:], _METRIC.value))
+    print(gain_table(runs, _EVAL_SET.value))
 
 
 if __name__ == "__main__":

@@ -88,9 +88,14 @@ class Run:
     def eval_sets(self) -> list[str]:
         return list(self.config["task"]["eval_sets"])
 
-    def mean_key(self, eval_set: str) -> str:
-        """The eval.jsonl key of the primary metric, mean@k, on `eval_set`."""
-        return f"{eval_set}/mean@{self.k}"
+    def accuracy(self, record: dict, eval_set: str) -> float:
+        """The primary metric, mean@k, of one evaluation on `eval_set`, at the k that evaluation
+        took (`eval_k`: evaluations between the first and the last take fewer samples; mean@k
+        estimates the same accuracy at any k)."""
+        return record[f"{eval_set}/mean@{record.get('eval_k', self.k)}"]
+
+    def accuracies(self, eval_set: str) -> list[float]:
+        return [self.accuracy(e, eval_set) for e in self.evals]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,23 +226,24 @@ def stat(values, fmt: str = ".3f") -> str | Stat:
     return Stat(*mean_ci(values), len(values), fmt) if values else DASH
 
 
-def cost_to_target(evals: list[dict], metric: str, target: float) -> dict | None:
-    """Steps, rollouts and wall-clock at which `metric` first reaches `target`, linearly
+def cost_to_target(evals: list[dict], accuracies: list[float], target: float) -> dict | None:
+    """Steps, rollouts and wall-clock at which the accuracy first reaches `target`, linearly
     interpolated between the evaluation before the first one at or above it and that one (the
     first evaluation's own cost if it already is); None if no evaluation reaches it."""
-    for before, record in zip([None, *evals], evals):
-        if record[metric] < target:
+    points = list(zip(evals, accuracies))
+    for before, (record, accuracy) in zip([None, *points], points):
+        if accuracy < target:
             continue
         if before is None:
             return {key: float(record[key]) for key in COST_KEYS}
-        w = (target - before[metric]) / (record[metric] - before[metric])
-        return {key: before[key] + w * (record[key] - before[key]) for key in COST_KEYS}
+        w = (target - before[1]) / (accuracy - before[1])
+        return {key: before[0][key] + w * (record[key] - before[0][key]) for key in COST_KEYS}
     return None
 
 
 def run_cost(run: Run, eval_set: str, target: float | None) -> dict | None:
     """The run's own cost to reach `target` mean@k on `eval_set` (None without a target)."""
-    return None if target is None else cost_to_target(run.evals, run.mean_key(eval_set), target)
+    return None if target is None else cost_to_target(run.evals, run.accuracies(eval_set), target)
 
 
 def both_reached(baseline: dict | None, method: dict | None) -> bool:
@@ -282,20 +288,21 @@ def target_for(methods: dict[str, list[Run]], eval_set: str, fixed: float | None
     """The --target and its source, else the uniform seeds' mean final mean@k (None without)."""
     if fixed is not None:
         return fixed, "--target"
-    finals = [r.evals[-1][r.mean_key(eval_set)] for r in methods.get("uniform", [])]
+    finals = [r.accuracies(eval_set)[-1] for r in methods.get("uniform", [])]
     return mean_present(finals), "mean final accuracy of uniform"
 
 
-def subset_note(methods: dict[str, list[Run]], eval_set: str) -> str:
-    """A sentence when some evaluations used only a prefix of the set (eval.jsonl `eval_size`)."""
+def sparse_eval_note(methods: dict[str, list[Run]]) -> str:
+    """A sentence when evaluations between the first and the last took fewer samples per
+    prompt (eval.jsonl `eval_k`)."""
     runs = [r for rs in methods.values() for r in rs]
-    sizes = {e["eval_size"][eval_set] for r in runs for e in r.evals if "eval_size" in e}
-    smaller = sorted(n for n in sizes if n < max(sizes))
-    if not smaller:
+    ks = sorted({e["eval_k"] for r in runs for e in r.evals[1:-1] if "eval_k" in e})
+    if not ks:
         return ""
     return (
-        f" Evaluations between the first and the last used the first {'/'.join(map(str, smaller))}"
-        " prompts of the set (eval_size in eval.jsonl); costs interpolate over every evaluation."
+        f" Evaluations between the first and the last sampled {'/'.join(map(str, ks))} per prompt"
+        " over the whole sets (eval_k in eval.jsonl): the same accuracy, estimated more noisily;"
+        " costs interpolate over every evaluation."
     )
 
 
@@ -312,7 +319,7 @@ def cost_table(
         " Final accuracy: at the last evaluation, mean ± 95% CI (Student t) over seeds."
         " Reached: seeds whose curve reaches the target. Cost to target: per seed, interpolated"
         " linearly between the two evaluations around its first crossing; mean ± 95% CI over"
-        " the seeds that reached it." + subset_note(methods, eval_set)
+        " the seeds that reached it." + sparse_eval_note(methods)
     )
     header = ["method", "seeds", f"final {mean_k}", "final greedy", "reached", "steps to target"]
     header += ["rollouts to target", "wall-clock to target (s)"]
@@ -323,7 +330,7 @@ def cost_table(
             [
                 method,
                 str(len(runs)),
-                stat([r.evals[-1][r.mean_key(eval_set)] for r in runs]),
+                stat([r.accuracies(eval_set)[-1] for r in runs]),
                 stat([r.evals[-1][f"{eval_set}/greedy"] for r in runs]),
                 f"{len(costs)}/{len(runs)}",
                 *(stat([c[key] for c in costs], fmt) for key, fmt in COST_FORMATS.items()),
@@ -397,10 +404,12 @@ def seed_pairs(
 
 def paired_curve(run: Run, reference: Run, eval_set: str) -> dict[int, tuple[float, float]]:
     """step -> (step, run's mean@k minus the reference's) at the evaluations both logged."""
-    ref_key = reference.mean_key(eval_set)
-    ref = {e["step"]: e[ref_key] for e in reference.evals}
-    key = run.mean_key(eval_set)
-    return {e["step"]: (e["step"], e[key] - ref[e["step"]]) for e in run.evals if e["step"] in ref}
+    ref = {e["step"]: reference.accuracy(e, eval_set) for e in reference.evals}
+    return {
+        e["step"]: (e["step"], run.accuracy(e, eval_set) - ref[e["step"]])
+        for e in run.evals
+        if e["step"] in ref
+    }
 
 
 def paired_deltas(run: Run, reference: Run, eval_set: str) -> tuple[float, float | None]:
@@ -510,9 +519,9 @@ def moving_average(values, window: int = SMOOTH) -> np.ndarray:
     return np.divide(sums[hi] - sums[lo], n, out=np.full(len(y), np.nan), where=n > 0)
 
 
-def eval_curve(run: Run, metric: str, x_key: str) -> dict[int, tuple[float, float]]:
-    """step -> (x, metric) over the run's evaluations."""
-    return {e["step"]: (e[x_key], e[metric]) for e in run.evals}
+def eval_curve(run: Run, eval_set: str, x_key: str) -> dict[int, tuple[float, float]]:
+    """step -> (x, mean@k on `eval_set`) over the run's evaluations."""
+    return {e["step"]: (e[x_key], run.accuracy(e, eval_set)) for e in run.evals}
 
 
 def step_curve(run: Run, key: str) -> dict[int, tuple[float, float]]:
@@ -568,7 +577,7 @@ def plot_task(task: str, methods: dict[str, list[Run]], out: str, reference: str
             (
                 f"{task}: {s}",
                 {
-                    m: [eval_curve(r, r.mean_key(s), x_key) for r in rs if s in r.eval_sets]
+                    m: [eval_curve(r, s, x_key) for r in rs if s in r.eval_sets]
                     for m, rs in methods.items()
                 },
             )

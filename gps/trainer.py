@@ -19,7 +19,7 @@ from gps import config as config_lib
 from gps import grpo, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import CheckpointError, ConfigError
-from gps.evaluation import eval_prefixes, evaluate, pass_rate_report
+from gps.evaluation import evaluate, pass_rate_report
 from gps.jsonl import JsonlLog
 from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
@@ -249,16 +249,19 @@ def train(config, workdir: str, log=print) -> dict:
 
     def run_eval(step):
         start = time.time()
-        # The first and last evaluations use the whole sets, the ones between a fixed prefix.
-        size = 0 if step in (0, config.steps) else config.eval.intermediate_size
-        eval_sets = eval_prefixes(setup.eval_sets, size)
+        # The first and last evaluations take eval.k samples and greedy decoding, the ones
+        # between eval.intermediate_k samples: all of them over the whole sets.
+        full = step in (0, config.steps)
+        k = config.eval.k if full else config.eval.intermediate_k
+        eval_sets = setup.eval_sets
         results, rates = evaluate(
             setup.engine,
             params,
             eval_sets,
-            k=config.eval.k,
+            k=k,
             temperature=config.eval.temperature,
             key=jax.random.fold_in(setup.keys["eval"], step),
+            greedy=full,
         )
         names = sorted(eval_sets)  # held-out prompts: never in the selector's pool
         predicted = selector.predict_unseen(
@@ -271,7 +274,7 @@ def train(config, workdir: str, log=print) -> dict:
             "step": step,
             "rollouts": rollouts_total,
             "wall_s": wall_s,
-            "eval_size": {name: len(eval_sets[name]) for name in names},
+            "eval_k": k,
             **results,
             **prediction_metrics(predicted, observed, prefix="eval_pred"),
             "eval_s": time.time() - start,

@@ -26,6 +26,19 @@ def t_half(values):
     return stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
 
 
+def eval_metrics(acc: float, k: int) -> dict:
+    """An evaluation's record at k samples per prompt (greedy only at full k)."""
+    full = k == 8
+    return {
+        "eval_k": k,
+        f"cd34/mean@{k}": acc,
+        f"cd34/pass@{k}": min(1.0, 2 * acc),
+        f"cd4/mean@{k}": acc / 2,
+        f"cd4/pass@{k}": acc,
+        **({"cd34/greedy": acc + 0.01, "cd4/greedy": acc / 2 + 0.01} if full else {}),
+    }
+
+
 def write_run(
     path,
     selector,
@@ -35,10 +48,10 @@ def write_run(
     finished=True,
     label=None,
     wall_per_step=2.0,
-    intermediate_size=256,
+    intermediate_k=8,
 ):
     """A run folder as the trainer writes it: config, eval and metrics logs, summary when done;
-    evaluations between the first and the last use `intermediate_size` prompts per set."""
+    evaluations between the first and the last take `intermediate_k` samples per prompt."""
     os.makedirs(path)
     config = {
         "seed": seed,
@@ -52,15 +65,7 @@ def write_run(
             "step": step,
             "rollouts": step * rollouts_per_step,
             "wall_s": wall_per_step * step,
-            "eval_size": dict.fromkeys(
-                ("cd34", "cd4"), 256 if step in (STEPS[0], STEPS[-1]) else intermediate_size
-            ),
-            "cd34/mean@8": acc,
-            "cd34/pass@8": min(1.0, 2 * acc),
-            "cd34/greedy": acc + 0.01,
-            "cd4/mean@8": acc / 2,
-            "cd4/pass@8": acc,
-            "cd4/greedy": acc / 2 + 0.01,
+            **eval_metrics(acc, 8 if step in (STEPS[0], STEPS[-1]) else intermediate_k),
             # step 0 is left out of the mean: 0.9 there must not count.
             **({"eval_pred_spearman": [0.9, 0.3, 0.4, 0.5][i]} if has_predictor else {}),
         }
@@ -119,17 +124,18 @@ def test_mean_ci_is_student_t():
 
 def test_cost_to_target_interpolates_the_first_crossing():
     evals = [
-        {"step": 0, "rollouts": 0, "wall_s": 0.0, "m": 0.1},
-        {"step": 5, "rollouts": 50, "wall_s": 1.5, "m": 0.3},
-        {"step": 10, "rollouts": 100, "wall_s": 3.0, "m": 0.2},
+        {"step": 0, "rollouts": 0, "wall_s": 0.0},
+        {"step": 5, "rollouts": 50, "wall_s": 1.5},
+        {"step": 10, "rollouts": 100, "wall_s": 3.0},
     ]
+    accuracies = [0.1, 0.3, 0.2]
     # 0.2 is halfway from 0.1 (step 0) to 0.3 (step 5).
-    assert report.cost_to_target(evals, "m", 0.2) == pytest.approx(
+    assert report.cost_to_target(evals, accuracies, 0.2) == pytest.approx(
         {"step": 2.5, "rollouts": 25, "wall_s": 0.75}
     )
-    assert report.cost_to_target(evals, "m", 0.3)["step"] == 5  # equal counts as reached
-    assert report.cost_to_target(evals, "m", 0.1)["step"] == 0
-    assert report.cost_to_target(evals, "m", 0.5) is None
+    assert report.cost_to_target(evals, accuracies, 0.3)["step"] == 5  # equal counts as reached
+    assert report.cost_to_target(evals, accuracies, 0.1)["step"] == 0
+    assert report.cost_to_target(evals, accuracies, 0.5) is None
 
 
 def test_speedup_needs_both_to_reach_after_step_0():
@@ -255,13 +261,13 @@ SPEEDUP_CURVES = {
 
 @pytest.fixture
 def speedup_dir(tmp_path):
-    """4 uniform and 4 gps seeds (SPEEDUP_CURVES); intermediate evaluations on 64 prompts."""
+    """4 uniform and 4 gps seeds (SPEEDUP_CURVES); intermediate evaluations at k = 1."""
     root = tmp_path / "speedup"
     for (selector, seed), curve in SPEEDUP_CURVES.items():
         gps = selector == "gps"
         per_step = {"rollouts_per_step": 200 if gps else 100, "wall_per_step": 1.0 if gps else 2.0}
         write_run(
-            root / selector / f"seed{seed}", selector, seed, curve, **per_step, intermediate_size=64
+            root / selector / f"seed{seed}", selector, seed, curve, **per_step, intermediate_k=1
         )
     return str(root)
 
@@ -271,7 +277,7 @@ def test_cost_and_speedup_tables_are_per_seed_and_interpolated(speedup_dir, tmp_
     report.write_report([speedup_dir], report.load_runs(speedup_dir), out, target=0.15)
     with open(os.path.join(out, "report.md")) as f:
         md = f.read()
-    assert "used the first 64 prompts of the set (eval_size in eval.jsonl)" in md
+    assert "between the first and the last sampled 1 per prompt over the whole sets" in md
     # Costs over the seeds that reached 0.15: uniform 15, 25, 10 steps; gps 5, 10, 2.5, 5.
     uniform_steps = f"16.7 ± {t_half([15, 25, 10]):.1f}"
     assert uniform_steps == "16.7 ± 19.0"
@@ -337,11 +343,11 @@ def test_main_pools_several_folders(runs_dir, tmp_path):
     assert "| gps-x | uniform | 1/1 | 3.00× | 3.00× | 3.00× |" in md  # one pair: no CI; 26 / 8.67
 
 
-def test_curve_table_stars_prefix_evaluations(tmp_path):
-    write_run(tmp_path / "a", "uniform", 0, [0.05, 0.10, 0.20, 0.25], intermediate_size=64)
-    table = curves.curve_table([str(tmp_path / "a")], "cd34/mean@8")
-    assert "| 0 | 0.050 |" in table and "| 10 | 0.100* |" in table and "| 30 | 0.250 |" in table
-    assert table.endswith("\\* evaluated on the first `eval_size` prompts of each set")
+def test_curve_table_stars_sparse_evaluations(tmp_path):
+    write_run(tmp_path / "a", "uniform", 0, [0.05, 0.10, 0.20, 0.25], intermediate_k=1)
+    table = curves.curve_table([report.load_run(str(tmp_path / "a"))], "cd4")
+    assert "| 0 | 0.025 |" in table and "| 10 | 0.050* |" in table and "| 30 | 0.125 |" in table
+    assert table.endswith("\\* fewer samples per prompt (`eval_k` in eval.jsonl), same sets")
 
 
 def test_runs_are_labelled_by_their_selector_parts(tmp_path):

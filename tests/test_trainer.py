@@ -14,7 +14,6 @@ from conftest import CONFIG_FILES, ROOT, load_config
 from gps import grpo, sampling, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import ConfigError
-from gps.evaluation import eval_prefixes
 from gps.tasks import Countdown
 from gps.trainer import base_model, build, train
 
@@ -155,13 +154,14 @@ def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_pat
     for r in evals:
         assert {"step", "rollouts", "wall_s"} <= set(r)
         assert r["rollouts"] == r["step"] * per_step
-        # Whole sets at the first and last evaluation, a prefix of intermediate_size between.
-        size = 0 if r["step"] in (0, config.steps) else config.eval.intermediate_size
-        sets = config.task.eval_sets
-        assert r["eval_size"] == {n: min(size or s.size, s.size) for n, s in sets.items()}
+        # eval.k samples and greedy at the first and last evaluation, intermediate_k between.
+        full = r["step"] in (0, config.steps)
+        k = config.eval.k if full else config.eval.intermediate_k
+        assert r["eval_k"] == k
         for name in config.task.eval_sets:
-            for metric in (f"{name}/mean@{config.eval.k}", f"{name}/greedy"):
-                assert 0.0 <= r[metric] <= 1.0, (metric, r)
+            assert (f"{name}/greedy" in r) == full
+            for metric in (f"{name}/mean@{k}", f"{name}/pass@{k}", f"{name}/greedy"):
+                assert 0.0 <= r.get(metric, 0.0) <= 1.0, (metric, r)
 
     with open(tmp_path / "summary.json") as f:
         assert json.load(f) == summary
@@ -169,12 +169,6 @@ def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_pat
     assert summary["rollouts"] == config.steps * per_step
     assert _untimed(summary["final_eval"]) == _untimed(evals[-1])
     assert _untimed(summary["initial_eval"]) == _untimed(evals[0])
-
-
-def test_eval_prefixes_are_fixed_prefixes():
-    sets = {"a": list(range(10)), "b": list(range(3))}
-    assert eval_prefixes(sets, 4) == {"a": [0, 1, 2, 3], "b": [0, 1, 2]}
-    assert eval_prefixes(sets, 0) == sets
 
 
 @pytest.mark.parametrize("selector", SELECTORS)
