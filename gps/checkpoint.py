@@ -43,9 +43,9 @@ class Checkpointer:
             raise _unreadable(f"{self.directory}/{step}", e) from e
 
 
-def save_tree(path: str, tree) -> None:
+def save_tree(path: str, tree, overwrite: bool = False) -> None:
     with ocp.StandardCheckpointer() as ckptr:
-        ckptr.save(os.path.abspath(path), tree)
+        ckptr.save(os.path.abspath(path), tree, force=overwrite)
 
 
 def restore_tree(path: str, template):

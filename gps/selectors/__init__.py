@@ -5,6 +5,7 @@ from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs
 from gps.selectors.base import SELECTORS, Pool, Selection, Selector, make_selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel
 from gps.selectors.presets import check_selector_config, method_label, selector_config
+from gps.selectors.prompt_selector import PromptSelector
 
 __all__ = [
     "ACQUISITIONS",
@@ -13,6 +14,7 @@ __all__ = [
     "AcquisitionInputs",
     "DifficultyModel",
     "Pool",
+    "PromptSelector",
     "Selection",
     "Selector",
     "check_selector_config",

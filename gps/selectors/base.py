@@ -50,6 +50,7 @@ class Pool:
 
 class Selector(abc.ABC):
     defaults: dict = {}  # the keys of its config block besides `name` (see presets.py)
+    needs_rollouts = False  # whether `select` calls rollout_fn (only the project's trainer has one)
 
     def __init__(self, config, pool: Pool, *, batch_size: int, n_rollouts: int):
         self.check_config(config)
@@ -81,6 +82,10 @@ class Selector(abc.ABC):
 
     def predict_unseen(self, state: State, key, texts) -> np.ndarray | None:
         """Predicted success rates of prompts outside the pool; None if it cannot say."""
+        return None
+
+    def predict_vectors(self, state: State, key, vectors) -> np.ndarray | None:
+        """`predict_unseen` for prompts given by raw embeddings (as the pool's)."""
         return None
 
 

@@ -52,8 +52,8 @@ DIFFICULTY_MODELS.register("none")(DifficultyModel)
 class BetaPosterior(DifficultyModel):
     """MoPPS (method.md §2.3): an independent Beta(α, β) per prompt, with temporal decay λ.
 
-    Rolled-out prompts get α ← λα + (1−λ)α⁰ + s and β ← λβ + (1−λ)β⁰ + (n − s); the others
-    keep their posterior. Prediction is one Thompson sample per candidate. A prompt never
+    Rolled-out prompts get α ← λα + (1−λ)α⁰ + s and β ← λβ + (1−λ)β⁰ + (n − s); the others,
+    and padding entries (n = 0), keep their posterior. Prediction is one Thompson sample per candidate. A prompt never
     rolled out stays at the prior, and nothing is shared between prompts, so there is no
     prediction for unseen prompts.
     """
@@ -79,10 +79,16 @@ class BetaPosterior(DifficultyModel):
         decay, cfg = self.cfg.decay, self.cfg
         alpha = decay * state["alpha"][indices] + (1 - decay) * cfg.alpha0 + successes
         beta = decay * state["beta"][indices] + (1 - decay) * cfg.beta0 + (trials - successes)
+        observed = jnp.where(trials > 0, indices, self.pool_size)  # out of range: dropped
         return {
-            "alpha": state["alpha"].at[indices].set(alpha),
-            "beta": state["beta"].at[indices].set(beta),
+            "alpha": state["alpha"].at[observed].set(alpha, mode="drop"),
+            "beta": state["beta"].at[observed].set(beta, mode="drop"),
         }
+
+
+def push_row(buffer, row):
+    """A ring of recent rows in time order: drops the oldest row and appends `row`."""
+    return jnp.concatenate([buffer[1:], row[None]], axis=0)
 
 
 def unit_scale(embeddings):

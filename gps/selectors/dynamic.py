@@ -13,7 +13,6 @@ import jax
 import numpy as np
 
 from gps.errors import ConfigError
-from gps.rollout import take_prompts
 from gps.selectors.acquisition import random_subset
 from gps.selectors import settings
 from gps.selectors.base import SELECTORS, Selection, Selector
@@ -22,6 +21,7 @@ from gps.selectors.base import SELECTORS, Selection, Selector
 @SELECTORS.register("ds")
 class DynamicSampling(Selector):
     defaults = {"round_size": 0, "max_rounds": 8}  # round_size 0: B prompts per round
+    needs_rollouts = True
 
     @classmethod
     def check_config(cls, config):
@@ -63,6 +63,8 @@ class DynamicSampling(Selector):
         if fallback:  # fill with drawn prompts that were all-correct or all-wrong
             kept += [i for i in range(len(drawn)) if i not in informative][: b - len(kept)]
         kept = np.asarray(kept[:b])
+        from gps.rollout import take_prompts  # the policy stack: loaded only where DS runs
+
         generated = len(drawn) * n
         return Selection(
             np.asarray(drawn)[kept],

@@ -1,7 +1,8 @@
 """Prompt embeddings for difficulty models and diversity: WordLlama, computed once and cached.
 
 WordLlama (static token embeddings, 256-d; the paper's choice) ships its weights in the
-package, so it loads offline. Embeddings are cached per pool under `cache_dir`, keyed by
+package, so it loads offline. Embeddings are cached per pool under `cache_dir` (by default
+the user's cache, `$GPS_CACHE_DIR` or `~/.cache/gps`, wherever the process runs), keyed by
 the texts and the embedder's settings. `standardize` centres on the pool mean and
 rescales to unit norm: raw WordLlama vectors of templated prompts are all ~0.8 cosine
 apart, and centring makes cosine distance reflect what differs between prompts.
@@ -43,8 +44,20 @@ def embed(texts, dim: int = 256) -> np.ndarray:
     return np.asarray(_wordllama(dim).embed(list(texts), norm=True), np.float32)
 
 
-def cached_embed(texts, dim: int, cache_dir: str) -> np.ndarray:
-    """`embed`, read from (or written atomically to) `cache_dir` when it holds these texts."""
+def resolve_cache_dir(cache_dir: str) -> str:
+    """`cache_dir`, or the user's cache when it is empty (not the working directory: the
+    selector runs inside other trainers, started from anywhere)."""
+    if cache_dir:
+        return os.path.expanduser(cache_dir)
+    root = os.environ.get("GPS_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gps"
+    )
+    return os.path.join(root, "embeddings")
+
+
+def cached_embed(texts, dim: int, cache_dir: str = "") -> np.ndarray:
+    """`embed`, read from (or written atomically to) the cache when it holds these texts."""
+    cache_dir = resolve_cache_dir(cache_dir)
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     path = os.path.join(cache_dir, f"wordllama-{dim}-{len(texts)}-{digest}.npy")
     if os.path.exists(path):

@@ -27,7 +27,7 @@ from numpyro.infer.svi import SVIState
 from numpyro.optim import optax_to_numpyro
 
 from gps.selectors import settings
-from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel, unit_scale
+from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel, push_row, unit_scale
 
 LATENTS = ("bayesian", "deterministic", "none")
 # Most prompts of one batch a set encoder reads, drawn at random among the observed ones:
@@ -254,10 +254,10 @@ class GenerativePredictor(DifficultyModel):
 
     def update(self, state, indices, successes, trials):
         replay = {
-            "indices": _push(state["replay"]["indices"], indices.astype(jnp.int32)),
-            "successes": _push(state["replay"]["successes"], successes.astype(jnp.float32)),
-            "trials": _push(state["replay"]["trials"], trials.astype(jnp.float32)),
-            "filled": _push(state["replay"]["filled"], jnp.array(True)),
+            "indices": push_row(state["replay"]["indices"], indices.astype(jnp.int32)),
+            "successes": push_row(state["replay"]["successes"], successes.astype(jnp.float32)),
+            "trials": push_row(state["replay"]["trials"], trials.astype(jnp.float32)),
+            "filled": push_row(state["replay"]["filled"], jnp.array(True)),
         }
         # Which prompts the set encoders read (only when B > ENCODER_SET): from the SVI's key.
         svi_key = jax.random.wrap_key_data(state["svi"]["rng"])
@@ -302,11 +302,6 @@ class GenerativePredictor(DifficultyModel):
 
     def predict(self, state, key, candidates, embeddings):
         return self.predict_unseen(state, key, embeddings)
-
-
-def _push(buffer, row):
-    """Drops the oldest row and appends `row` (the buffer stays in time order)."""
-    return jnp.concatenate([buffer[1:], row[None]], axis=0)
 
 
 def _pack(svi_state: SVIState) -> dict:

@@ -18,7 +18,7 @@ from gps.selectors import embeddings as embeddings_lib
 from gps.selectors import settings
 from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs, batch_terms, random_subset
 from gps.selectors.base import SELECTORS, Selection, Selector
-from gps.selectors.difficulty import DIFFICULTY_MODELS
+from gps.selectors.difficulty import DIFFICULTY_MODELS, push_row
 from gps.selectors.presets import needs_embeddings
 
 
@@ -84,7 +84,7 @@ class PredictiveSelector(Selector):
         state = {"model": self.model.init(key)}
         if self.window:  # the last batches, newest last, for acquisitions that look back
             state["recent"] = jnp.zeros((self.window, self.batch_size), jnp.int32)
-            state["recent_filled"] = jnp.zeros((self.window,), bool)
+            state["recent_observed"] = jnp.zeros((self.window, self.batch_size), bool)
         return state
 
     def _select_fn(self, state, key):
@@ -98,16 +98,14 @@ class PredictiveSelector(Selector):
             embeddings = self.embeddings[candidates] if self.candidates else self.embeddings
             if self.window:
                 history = self.embeddings[state["recent"]].reshape(-1, self.embeddings.shape[-1])
-                history_mask = jnp.repeat(state["recent_filled"], self.batch_size)
+                history_mask = state["recent_observed"].reshape(-1)
         predictions = self.model.predict(state["model"], k_predict, candidates, embeddings)
         inputs = AcquisitionInputs(candidates, predictions, embeddings, history, history_mask)
         chosen = self._acquire(k_acquire, inputs, self.batch_size)
         indices = candidates[chosen]
         info = batch_terms(chosen, inputs, self.target)
         if self.window:  # share of the batch also selected in the last `window` batches
-            seen = jnp.isin(
-                indices, jnp.where(state["recent_filled"][:, None], state["recent"], -1)
-            )
+            seen = jnp.isin(indices, jnp.where(state["recent_observed"], state["recent"], -1))
             info["batch_overlap"] = seen.mean()
         return indices, None if predictions is None else predictions[chosen], info
 
@@ -119,10 +117,12 @@ class PredictiveSelector(Selector):
         return Selection(np.asarray(indices), predictions, info=info)
 
     def _update_fn(self, state, indices, successes, trials):
+        """Entries with no trials are padding (an engine observed fewer prompts than B): every
+        part leaves them out, so they never bias a posterior, the history or the window."""
         new = {"model": self.model.update(state["model"], indices, successes, trials)}
         if self.window:
-            new["recent"] = jnp.concatenate([state["recent"][1:], indices[None].astype(jnp.int32)])
-            new["recent_filled"] = jnp.concatenate([state["recent_filled"][1:], jnp.array([True])])
+            new["recent"] = push_row(state["recent"], indices.astype(jnp.int32))
+            new["recent_observed"] = push_row(state["recent_observed"], trials > 0)
         return new
 
     def update(self, state, indices, successes, trials):
@@ -138,7 +138,8 @@ class PredictiveSelector(Selector):
         return self.predict_vectors(state, key, vectors)
 
     def predict_vectors(self, state, key, vectors):
-        """Predicted success rates of prompts given by raw embeddings (as the pool's)."""
+        if self.embeddings is None:
+            return None
         standardized = embeddings_lib.standardize(np.asarray(vectors), self._mean)
         out = self._predict_unseen(state["model"], key, jnp.asarray(standardized))
         return None if out is None else np.asarray(out)

@@ -24,7 +24,8 @@ PRESETS = {
     # same prompts step after step and the policy memorises them (measured, results/selectors).
     "gps": (8, "gps", "diverse"),
 }
-EMBEDDING = {"name": "wordllama", "dim": 256, "cache_dir": "cache/embeddings"}
+# cache_dir "": the user's cache (embeddings.resolve_cache_dir)
+EMBEDDING = {"name": "wordllama", "dim": 256, "cache_dir": ""}
 
 
 def part_block(kind: str, name: str) -> ml_collections.ConfigDict:

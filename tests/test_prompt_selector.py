@@ -1,0 +1,154 @@
+"""The stand-alone selector (gps.selectors.PromptSelector): what engines rely on."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from gps.errors import CheckpointError, ConfigError
+from gps.selectors import PromptSelector, selector_config
+
+B, N = 8, 4
+
+
+def _embeddings(size=64, dim=12, seed=0):
+    return np.random.default_rng(seed).normal(size=(size, dim)).astype(np.float32)
+
+
+def _small_gps():
+    """GPS with a small predictor: the same code paths, compiled in a fraction of the time."""
+    config = selector_config("gps")
+    config.model.update(hidden=16, z_dim=4, encoder_layers=1, samples=2, replay=2)
+    return config
+
+
+def _gps(**kwargs):
+    return PromptSelector(
+        config=_small_gps(), batch_size=B, n_rollouts=N, embeddings=_embeddings(), **kwargs
+    )
+
+
+def _observe(selector, indices, rng):
+    successes = rng.integers(0, N + 1, size=len(indices))
+    selector.update(indices, successes, np.full(len(indices), N))
+
+
+def _same_state(a, b):
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in pairs)
+
+
+def test_import_does_not_load_the_policy_stack():
+    code = (
+        "import sys, gps.selectors; "
+        "print(sorted(m for m in ('gps.model', 'gps.sampling', 'gps.rollout', 'gps.tasks', "
+        "'gps.trainer') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_save_and_load_continue_exactly(tmp_path):
+    """select/update/save, then load: the next batches and states equal an uninterrupted run."""
+    rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
+    a, b = _gps(seed=3), _gps(seed=3)
+    for _ in range(2):
+        _observe(a, a.select(), rng_a)
+        _observe(b, b.select(), rng_b)
+    b.save(str(tmp_path / "sel"))
+    b.save(str(tmp_path / "sel"))  # saving again replaces the earlier save
+    assert sorted(os.listdir(tmp_path / "sel")) == ["selector.json", "state-2-2"]
+    b = PromptSelector.load(str(tmp_path / "sel"), embeddings=_embeddings())
+    for _ in range(2):
+        batch = a.select()
+        np.testing.assert_array_equal(batch, b.select())
+        _observe(a, batch, rng_a)
+        _observe(b, batch, rng_b)
+    assert _same_state(a.state, b.state)
+
+
+def test_load_refuses_another_pool_or_nothing(tmp_path):
+    _gps().save(str(tmp_path / "sel"))
+    with pytest.raises(ConfigError, match="saved over 64 prompts; this pool has 32"):
+        PromptSelector.load(str(tmp_path / "sel"), embeddings=_embeddings(size=32))
+    with pytest.raises(CheckpointError, match="no saved selector"):
+        PromptSelector.load(str(tmp_path / "nothing"), embeddings=_embeddings())
+
+
+def test_fewer_observed_prompts_leave_the_others_untouched():
+    """MoPPS: an update of 3 prompts (one reported twice) changes exactly those posteriors,
+    by the summed counts; the padding to B changes nothing."""
+    selector = PromptSelector(config="mopps", batch_size=B, n_rollouts=N, embeddings=_embeddings())
+    before = {k: np.asarray(v) for k, v in selector.state["model"].items()}
+    selector.update([5, 9, 5, 40], [1, 2, 3, 0], [4, 4, 4, 4])
+    alpha, beta = (np.asarray(selector.state["model"][k]) for k in ("alpha", "beta"))
+    changed = np.flatnonzero((alpha != before["alpha"]) | (beta != before["beta"]))
+    np.testing.assert_array_equal(changed, [5, 9, 40])
+    # decay 0.5 towards the Beta(1, 1) prior, then + successes (5 has 4 of 8).
+    np.testing.assert_allclose(alpha[[5, 9, 40]], [1 + 4, 1 + 2, 1 + 0])
+    np.testing.assert_allclose(beta[[5, 9, 40]], [1 + 4, 1 + 2, 1 + 4])
+
+
+def test_padding_is_invisible_to_gps_history_and_window():
+    """GPS: an update of fewer than B prompts gives the same state whatever the padding
+    entries hold, and they are neither history nor recent prompts."""
+    selector = _gps()
+    inner = selector._selector
+    observed = np.array([3, 7, 11], np.int32)
+    states = []
+    for pad_index, pad_successes in ((64, 0.0), (0, 5.0)):
+        indices = np.concatenate([observed, np.full(B - 3, pad_index)]).astype(np.int32)
+        successes = np.concatenate([[1.0, 2.0, 3.0], np.full(B - 3, pad_successes)])
+        trials = np.concatenate([np.full(3, N), np.zeros(B - 3)]).astype(np.float32)
+        states.append(inner.update(selector.state, indices, successes.astype(np.float32), trials))
+    # The model's fit and the window's mask agree; only the stored pad indices differ.
+    assert _same_state(states[0]["model"]["svi"], states[1]["model"]["svi"])
+    np.testing.assert_array_equal(
+        np.asarray(states[0]["recent_observed"][-1]), [True] * 3 + [False] * (B - 3)
+    )
+    selector.update(observed, [1, 2, 3], [N] * 3)
+    np.testing.assert_array_equal(
+        np.asarray(selector.state["model"]["replay"]["trials"][-1]), [N] * 3 + [0] * (B - 3)
+    )
+
+
+def test_more_observed_prompts_than_the_batch_are_split():
+    selector = PromptSelector(config="mopps", batch_size=B, n_rollouts=N, embeddings=_embeddings())
+    selector.update(np.arange(20), np.ones(20), np.full(20, 2))
+    np.testing.assert_allclose(np.asarray(selector.state["model"]["alpha"])[:21], [2] * 20 + [1])
+
+
+@pytest.mark.parametrize(
+    "indices, successes, trials, match",
+    [
+        ([0, 64], [1, 1], [4, 4], r"pool indices must be in \[0, 64\)"),
+        ([0, 1], [5, 1], [4, 4], r"successes must be in \[0, trials\]"),
+        ([0, 1], [1], [4, 4], "differ in length"),
+    ],
+)
+def test_bad_observations_are_one_clear_error(indices, successes, trials, match):
+    selector = PromptSelector(config="mopps", batch_size=B, n_rollouts=N, embeddings=_embeddings())
+    with pytest.raises(ValueError, match=match):
+        selector.update(indices, successes, trials)
+
+
+def test_selectors_that_roll_out_are_refused():
+    with pytest.raises(ConfigError, match="rolls prompts out itself"):
+        PromptSelector(config="ds", batch_size=B, n_rollouts=N, embeddings=_embeddings())
+
+
+def test_embedding_cache_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    texts = [f"Use {i} and {i + 1} to make {2 * i + 1}" for i in range(16)]
+    selector = PromptSelector(texts, _small_gps(), batch_size=4, n_rollouts=N)
+    assert os.listdir(tmp_path / "cache" / "embeddings")  # not ./cache of the cwd
+    assert sorted(os.listdir(tmp_path)) == ["cache"]
+    assert selector.predict(["Use 2 and 3 to make 5"]).shape == (1,)
+    assert len(set(selector.select())) == 4
