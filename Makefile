@@ -1,12 +1,15 @@
 # make run: a short countdown RL run, the `small` testbed (2 layers, 200 RL steps; base model cached
 # under cache/), with a before/after table. The default testbed is `run.py --config=configs/countdown.py`.
 # make test: the test suite. Both create .venv and install the pinned requirements first.
+# make test-tunix / make test-verl: the engine adapters against the engines' real classes, each
+# in its own venv (.venv-tunix, .venv-verl): tunix and verl are installed --no-deps, as their
+# declared pins clash with ours; requirements-{tunix,verl}.txt list what their code paths import.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= workdirs/countdown-small-uniform
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-tunix test-verl bench lint clean
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +23,31 @@ run: $(VENV)/installed
 test: $(VENV)/installed
 	$(PY) -m pytest -q tests
 
+.venv-tunix/installed: requirements.txt requirements-tunix.txt
+	$(PYTHON) -m venv .venv-tunix
+	.venv-tunix/bin/python -m pip install --quiet --upgrade pip
+	.venv-tunix/bin/python -m pip install --quiet -r requirements.txt
+	.venv-tunix/bin/python -m pip install --quiet --no-deps -r requirements-tunix.txt
+	touch $@
+
+.venv-verl/installed: requirements.txt requirements-verl.txt
+	$(PYTHON) -m venv .venv-verl
+	.venv-verl/bin/python -m pip install --quiet --upgrade pip
+	.venv-verl/bin/python -m pip install --quiet -r requirements-verl.txt
+	.venv-verl/bin/python -m pip install --quiet --no-deps verl==0.7.1
+	touch $@
+
+test-tunix: .venv-tunix/installed
+	.venv-tunix/bin/python -m pytest -q tests/test_tunix_adapter.py
+
+test-verl: .venv-verl/installed
+	.venv-verl/bin/python -m pytest -q -p no:warnings tests/test_verl_sampler.py
+
 bench: $(VENV)/installed
 	$(PY) -m experiments.benchmark
 
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check --select F,E9 .
 
-clean:  # the venv only: workdirs/ and cache/ hold runs and base models
-	rm -rf $(VENV)
+clean:  # the venvs only: workdirs/ and cache/ hold runs and base models
+	rm -rf $(VENV) .venv-tunix .venv-verl

@@ -9,14 +9,18 @@ import orbax.checkpoint as ocp
 from gps.errors import CheckpointError
 
 
+def _leaf_template(x):
+    if isinstance(x, jax.ShapeDtypeStruct):
+        return x
+    if isinstance(x, jax.Array):  # restored onto the template's devices and sharding
+        return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding)
+    return jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype)
+
+
 def abstract(tree):
-    """Shape/dtype template of a pytree, for restoring into the same structure."""
-    return jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype)
-        if not isinstance(x, jax.ShapeDtypeStruct)
-        else x,
-        tree,
-    )
+    """Shape/dtype (and, for device arrays, sharding) template of a pytree, for restoring
+    into the same structure and layout."""
+    return jax.tree.map(_leaf_template, tree)
 
 
 class Checkpointer:

@@ -2,6 +2,7 @@
 
 import ml_collections
 
+from gps import sharding
 from gps.errors import ConfigError
 from gps.selectors.presets import selector_config
 
@@ -87,6 +88,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.temperature = 1.0
 
     c.checkpoint_every = 25
+
+    # Devices the RL loop runs on (gps/sharding.py): rollouts and GRPO batches split over them.
+    c.parallel = ml_collections.ConfigDict()
+    c.parallel.devices = 0  # 0 = every visible device; B × n_rollouts must split evenly
+    c.parallel.params = "replicated"  # or "sharded": each parameter split along one axis
     return c
 
 
@@ -147,6 +153,12 @@ def validate(c: ml_collections.ConfigDict, pool_size: int) -> None:
     for name, spec in c.task.eval_sets.items():
         if spec.size < 1:
             raise ConfigError(f"config.task.eval_sets.{name}.size must be >= 1, got {spec.size}")
+    if c.parallel.devices < 0:
+        raise ConfigError(f"config.parallel.devices must be >= 0, got {c.parallel.devices}")
+    if c.parallel.params not in sharding.PARAM_LAYOUTS:
+        raise ConfigError(
+            f"config.parallel.params must be in {sharding.PARAM_LAYOUTS}, got {c.parallel.params!r}"
+        )
     if c.n_rollouts < 2:
         raise ConfigError(
             f"config.n_rollouts must be >= 2 for group-normalised advantages, got {c.n_rollouts}"

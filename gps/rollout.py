@@ -40,6 +40,7 @@ class RolloutEngine:
     max_new: int
     chunk: int
     prefill: int = 1  # every prompt is at least this long (BOS included): decoded in one pass
+    row_sharding: jax.sharding.Sharding | None = None  # how a chunk's rows split over devices
 
     def generate(
         self,
@@ -59,6 +60,8 @@ class RolloutEngine:
         for i, offset in enumerate(range(0, len(prompts), self.chunk)):
             rows = slice(offset, offset + self.chunk)
             t, l = _pad_rows(tokens[rows], self.chunk), _pad_rows(lengths[rows], self.chunk)
+            if self.row_sharding is not None:
+                t, l = jax.device_put((t, l), self.row_sharding)
             out = sample(
                 params,
                 self.model_cfg,

@@ -1,11 +1,14 @@
 """The RL loop: select -> roll out -> verify -> GRPO update -> selector update -> log.
 
-Everything a resume needs (policy, optimizer, selector state, PRNG key, step,
-rollout count, wall time) is checkpointed together; per-step keys come from
-`fold_in(stream_key, step)`, so a resumed run reproduces an uninterrupted one.
+`Trainer.train_step` and `Trainer.eval_step` are functions of an explicit state, the pytree
+a checkpoint holds (policy, optimizer and selector state, step, rollout count, wall time);
+per-step keys come from `fold_in(stream key, step)` of the config's seed, so a resumed run
+reproduces an uninterrupted one. Rollouts and GRPO updates run data-parallel over the
+run's mesh (`gps.sharding`); checkpoints restore into the mesh's shardings.
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -14,9 +17,11 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
+from jax.sharding import Mesh
 
 from gps import config as config_lib
-from gps import grpo, warmup
+from gps import grpo, sharding, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import CheckpointError, ConfigError
 from gps.evaluation import evaluate, pass_rate_report
@@ -25,7 +30,7 @@ from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
 from gps.provenance import code_version
 from gps.rollout import RolloutEngine, Rollouts
-from gps.selectors import Pool, check_selector_config, make_selector
+from gps.selectors import Pool, Selector, check_selector_config, make_selector
 from gps.selectors.diagnostics import prediction_metrics
 from gps.tasks import Problem, get_task
 from gps.tokenizer import CharTokenizer
@@ -52,6 +57,7 @@ class Setup:
     model_cfg: ModelConfig
     engine: RolloutEngine
     keys: dict
+    mesh: Mesh
 
 
 def build(config) -> Setup:
@@ -76,6 +82,7 @@ def build(config) -> Setup:
     config_lib.validate(config, len(pool))
     check_selector_config(config.selector)
     shortest = min(len(p.prompt) for p in pool + sum(eval_sets.values(), []))
+    mesh = sharding.make_mesh(config.parallel.devices, config.batch_size * config.n_rollouts)
     engine = RolloutEngine(
         task,
         tokenizer,
@@ -84,10 +91,13 @@ def build(config) -> Setup:
         max_new,
         chunk=config.batch_size * config.n_rollouts,
         prefill=shortest + 1,  # + BOS
+        row_sharding=sharding.data_sharding(mesh),
     )
     root = jax.random.key(config.seed)
     keys = dict(zip(STREAMS, jax.random.split(root, len(STREAMS))))
-    return Setup(config, task, pool, eval_sets, warmup_problems, tokenizer, model_cfg, engine, keys)
+    return Setup(
+        config, task, pool, eval_sets, warmup_problems, tokenizer, model_cfg, engine, keys, mesh
+    )
 
 
 def sample_rollouts(setup: Setup, params, problems, key):
@@ -122,30 +132,12 @@ def base_model(setup: Setup, log=print):
     )
 
 
-def _rollout_batch(rollouts: Rollouts) -> grpo.RolloutBatch:
-    advantages = grpo.group_advantages(rollouts.rewards_PxN).reshape(-1)
-    s = rollouts.samples
-    return grpo.RolloutBatch(s.tokens, s.logprobs, s.mask, advantages.astype(np.float32))
-
-
-def _state(params, opt_state, selector_state, rollout_key, step, rollouts, wall_s) -> dict:
-    """Everything a resume needs, as one pytree of arrays (the checkpoint's layout)."""
-    return {
-        "params": params,
-        "opt_state": opt_state,
-        "selector": selector_state,
-        "key": jax.random.key_data(rollout_key),  # the rollout stream; per-step keys fold in step
-        "step": np.asarray(step),
-        "rollouts": np.asarray(rollouts),
-        "wall_s": np.asarray(wall_s),
-    }
-
-
 def _comparable(config_dict):
-    """A config as far as resuming is concerned: where caches live does not matter."""
+    """A config as far as resuming is concerned: where caches live does not matter, nor the
+    devices (a checkpoint restores onto another mesh; numbers agree to float tolerance)."""
     if not isinstance(config_dict, dict):
         return config_dict
-    return {k: _comparable(v) for k, v in config_dict.items() if k != "cache_dir"}
+    return {k: _comparable(v) for k, v in config_dict.items() if k not in ("cache_dir", "parallel")}
 
 
 def _write_config(config, workdir: str) -> None:
@@ -162,38 +154,169 @@ def _write_config(config, workdir: str) -> None:
         f.write(text)
 
 
-def _start(setup: Setup, base_params):
-    """The selector, the RL optimizer and the run's state at step 0 (also a restore template)."""
-    config = setup.config
-    selector = make_selector(
-        config.selector,
-        Pool(tuple(p.text for p in setup.pool)),
-        batch_size=config.batch_size,
-        n_rollouts=config.n_rollouts,
-    )
-    optimizer = make_optimizer(
-        config.rl.lr, weight_decay=config.rl.weight_decay, grad_clip=config.rl.grad_clip
-    )
-    # A fresh copy on the device: `update` donates params (the base stays the KL reference) and
-    # jit sees the same committed layout at step 1 as later (else it compiles twice).
-    policy = jax.device_put(jax.tree.map(jnp.copy, base_params), jax.devices()[0])
-    state = _state(
-        policy,
-        jax.device_put(optimizer.init(policy), jax.devices()[0]),
-        selector.init(setup.keys["select"]),
-        setup.keys["rollout"],
-        step=0,
-        rollouts=0,
-        wall_s=0.0,
-    )
-    return selector, optimizer, state
+@dataclasses.dataclass(frozen=True)
+class Trainer:
+    """One run's step functions over an explicit state (the checkpoint's pytree of arrays:
+    policy, optimizer state, selector state, step, rollouts counted, wall-clock). Nothing here
+    changes during a run; per-step keys are `fold_in(stream key, step)`, so a resumed run
+    reproduces an uninterrupted one."""
+
+    setup: Setup
+    selector: Selector
+    optimizer: optax.GradientTransformation
+    base_params: object  # on the mesh; the KL reference
+    mesh: Mesh
+
+    @classmethod
+    def create(cls, setup: Setup, base_params) -> "Trainer":
+        config = setup.config
+        selector = make_selector(
+            config.selector,
+            Pool(tuple(p.text for p in setup.pool)),
+            batch_size=config.batch_size,
+            n_rollouts=config.n_rollouts,
+        )
+        optimizer = make_optimizer(
+            config.rl.lr, weight_decay=config.rl.weight_decay, grad_clip=config.rl.grad_clip
+        )
+        base_params = sharding.place_params(base_params, setup.mesh, config.parallel.params)
+        return cls(setup, selector, optimizer, base_params, setup.mesh)
+
+    def init_state(self) -> dict:
+        """The state at step 0 (also the template a checkpoint restores into, shardings and
+        all). The policy is a fresh copy: `grpo.update` donates it, the base stays."""
+        layout = self.setup.config.parallel.params
+        policy = sharding.place_params(jax.tree.map(jnp.copy, self.base_params), self.mesh, layout)
+        return {
+            "params": policy,
+            "opt_state": sharding.place_params(self.optimizer.init(policy), self.mesh, layout),
+            "selector": self.selector.init(self.setup.keys["select"]),
+            "step": np.asarray(0),
+            "rollouts": np.asarray(0),
+            "wall_s": np.asarray(0.0),
+        }
+
+    def generate(self, params, indices, key) -> Rollouts:
+        """n_rollouts samples of the pool prompts `indices` at the training temperature."""
+        problems = [self.setup.pool[i] for i in indices]
+        return sample_rollouts(self.setup, params, problems, key)
+
+    def train_step(self, state: dict) -> tuple[dict, dict]:
+        """select → roll out → verify → GRPO update → selector update; the next state and
+        the step's metrics."""
+        config, keys = self.setup.config, self.setup.keys
+        step, params = int(state["step"]), state["params"]
+        start = time.time()
+        # Selection (may roll out itself: dynamic sampling), then the batch's rollouts.
+        rollout_fn = functools.partial(self.generate, params)
+        selection = self.selector.select(
+            state["selector"], jax.random.fold_in(keys["select"], step), rollout_fn
+        )
+        selector_s = time.time() - start - selection.rollout_s  # its rollouts: in sample_s
+        rollouts = selection.rollouts
+        if rollouts is None:
+            rollouts = rollout_fn(selection.indices, jax.random.fold_in(keys["rollout"], step))
+        sampled_at = time.time()
+        params, opt_state, update_metrics = grpo.update(
+            params,
+            state["opt_state"],
+            jax.device_put(_rollout_batch(rollouts), sharding.data_sharding(self.mesh)),
+            self.base_params if config.rl.kl_coef > 0 else None,
+            cfg=self.setup.model_cfg,
+            optimizer=self.optimizer,
+            updates=config.rl.updates_per_batch,
+            clip_eps=config.rl.clip_eps,
+            kl_coef=config.rl.kl_coef,
+            temperature=config.rl.temperature,
+        )
+        update_metrics = {k: float(v) for k, v in update_metrics.items()}
+        if not np.isfinite(update_metrics["loss"]):
+            raise FloatingPointError(f"non-finite GRPO loss at step {step + 1}")
+        updated_at = time.time()
+        successes = rollouts.successes
+        trials = np.full_like(successes, config.n_rollouts)
+        selector_state = self.selector.update(
+            state["selector"], selection.indices, successes, trials
+        )
+        jax.block_until_ready(selector_state)
+        selector_s += time.time() - updated_at
+        step_s = time.time() - start
+        new = {
+            "params": params,
+            "opt_state": opt_state,
+            "selector": selector_state,
+            "step": np.asarray(step + 1),
+            "rollouts": state["rollouts"] + rollouts.rewards_PxN.size + selection.extra_rollouts,
+            "wall_s": state["wall_s"] + step_s,
+        }
+        record = {
+            "step": step + 1,
+            "rollouts": int(new["rollouts"]),
+            "effective_ratio": float(((successes > 0) & (successes < trials)).mean()),
+            "train_success": float(rollouts.rewards_PxN.mean()),
+            **prediction_metrics(selection.predictions, successes / trials),
+            **selection.info,
+            "completion_len": float(rollouts.samples.mask.sum(1).mean()),
+            "selector_s": selector_s,
+            "selector_rollout_s": selection.rollout_s,
+            "sample_s": rollouts.sample_s,
+            "verify_s": rollouts.verify_s,
+            "update_s": updated_at - sampled_at,
+            "step_s": step_s,
+            "wall_s": float(new["wall_s"]),
+            **update_metrics,
+        }
+        if selection.note:
+            record["note"] = selection.note
+        return new, record
+
+    def eval_step(self, state: dict) -> dict:
+        """Held-out accuracy of the policy and the selector's predictions for those prompts.
+        The first and last evaluations take eval.k samples and greedy decoding, the ones
+        between eval.intermediate_k samples: all of them over the whole sets."""
+        config, keys = self.setup.config, self.setup.keys
+        step, start = int(state["step"]), time.time()
+        full = step in (0, config.steps)
+        k = config.eval.k if full else config.eval.intermediate_k
+        eval_sets = self.setup.eval_sets
+        results, rates = evaluate(
+            self.setup.engine,
+            state["params"],
+            eval_sets,
+            k=k,
+            temperature=config.eval.temperature,
+            key=jax.random.fold_in(keys["eval"], step),
+            greedy=full,
+        )
+        names = sorted(eval_sets)  # held-out prompts: never in the selector's pool
+        predicted = self.selector.predict_unseen(
+            state["selector"],
+            jax.random.fold_in(keys["predict"], step),
+            [p.text for name in names for p in eval_sets[name]],
+        )
+        observed = np.concatenate([rates[name] for name in names])
+        return {
+            "step": step,
+            "rollouts": int(state["rollouts"]),
+            "wall_s": float(state["wall_s"]),
+            "eval_k": k,
+            **results,
+            **prediction_metrics(predicted, observed, prefix="eval_pred"),
+            "eval_s": time.time() - start,
+        }
+
+
+def _rollout_batch(rollouts: Rollouts) -> grpo.RolloutBatch:
+    advantages = grpo.group_advantages(rollouts.rewards_PxN).reshape(-1)
+    s = rollouts.samples
+    return grpo.RolloutBatch(s.tokens, s.logprobs, s.mask, advantages.astype(np.float32))
 
 
 @dataclasses.dataclass
 class TrainedRun:
     setup: Setup
     params: object  # the policy at the latest checkpoint
-    selector: object
+    selector: Selector
     selector_state: object
     step: int
 
@@ -204,13 +327,17 @@ def load_run(workdir: str, log=print) -> TrainedRun:
         config = ml_collections.ConfigDict(json.load(f))
     setup = build(config)
     base_params, _ = base_model(setup, log)
-    selector, _, template = _start(setup, base_params)
+    trainer = Trainer.create(setup, base_params)
     ckpt = Checkpointer(workdir)
     latest = ckpt.latest_step()
     if latest is None:
         raise CheckpointError(f"{workdir} has no checkpoint")
-    state = ckpt.restore(latest, template)
-    return TrainedRun(setup, state["params"], selector, state["selector"], latest)
+    state = ckpt.restore(latest, trainer.init_state())
+    return TrainedRun(setup, state["params"], trainer.selector, state["selector"], latest)
+
+
+def _eval_line(record: dict) -> str:
+    return "eval " + " ".join(f"{k}={v:.3f}" for k, v in record.items() if "/" in k)
 
 
 def train(config, workdir: str, log=print) -> dict:
@@ -220,155 +347,50 @@ def train(config, workdir: str, log=print) -> dict:
     os.makedirs(workdir, exist_ok=True)
     _write_config(config, workdir)
     base_params, base_path = base_model(setup, log)
-    selector, optimizer, state = _start(setup, base_params)
-    metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
-    eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
-    ckpt = Checkpointer(workdir)
+    trainer = Trainer.create(setup, base_params)
+    state, ckpt = trainer.init_state(), Checkpointer(workdir)
     latest = ckpt.latest_step()
     if latest is not None:
         state = ckpt.restore(latest, state)
         log(f"resumed from step {latest}")
+    metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
+    eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
     metrics_log.rewind(latest or 0)  # drop what was logged after the checkpoint (or any)
     eval_log.rewind((latest or 0) - 1)
-    step, rollouts_total = int(state["step"]), int(state["rollouts"])
-    params, opt_state, sel_state = state["params"], state["opt_state"], state["selector"]
-    rollout_key = jax.random.wrap_key_data(state["key"])
     log(
-        f"policy: {count_params(params):,} parameters; pool {len(setup.pool)}; "
-        f"selector {config.selector.name}"
+        f"policy: {count_params(state['params']):,} parameters on {setup.mesh.devices.size} "
+        f"device(s); pool {len(setup.pool)}; selector {config.selector.name}"
     )
-
-    def rollout_fn(indices, key):
-        return setup.engine.generate(
-            params,
-            [setup.pool[i] for i in indices],
-            config.n_rollouts,
-            key,
-            temperature=config.rl.temperature,
-        )
-
-    def run_eval(step):
-        start = time.time()
-        # The first and last evaluations take eval.k samples and greedy decoding, the ones
-        # between eval.intermediate_k samples: all of them over the whole sets.
-        full = step in (0, config.steps)
-        k = config.eval.k if full else config.eval.intermediate_k
-        eval_sets = setup.eval_sets
-        results, rates = evaluate(
-            setup.engine,
-            params,
-            eval_sets,
-            k=k,
-            temperature=config.eval.temperature,
-            key=jax.random.fold_in(setup.keys["eval"], step),
-            greedy=full,
-        )
-        names = sorted(eval_sets)  # held-out prompts: never in the selector's pool
-        predicted = selector.predict_unseen(
-            sel_state,
-            jax.random.fold_in(setup.keys["predict"], step),
-            [p.text for name in names for p in eval_sets[name]],
-        )
-        observed = np.concatenate([rates[name] for name in names])
-        record = {
-            "step": step,
-            "rollouts": rollouts_total,
-            "wall_s": wall_s,
-            "eval_k": k,
-            **results,
-            **prediction_metrics(predicted, observed, prefix="eval_pred"),
-            "eval_s": time.time() - start,
-        }
-        eval_log.append(record)
-        log("eval " + " ".join(f"{k}={v:.3f}" for k, v in record.items() if "/" in k))
-        return record
-
-    wall_s = float(state["wall_s"])
-    while step < config.steps:
+    while (step := int(state["step"])) < config.steps:
         if step % config.eval.every == 0:
-            run_eval(step)
-        start = time.time()
-        # Selection (may generate rollouts itself, e.g. dynamic sampling).
-        selection = selector.select(
-            sel_state, jax.random.fold_in(setup.keys["select"], step), rollout_fn
-        )
-        selector_s = time.time() - start - selection.rollout_s  # its own rollouts: in sample_s
-        if selection.note:
-            log(f"step {step + 1}: {selection.note}")
-        # Rollouts and verification.
-        rollouts = selection.rollouts
-        if rollouts is None:
-            rollouts = rollout_fn(selection.indices, jax.random.fold_in(rollout_key, step))
-        sampled_at = time.time()
-        # GRPO update.
-        params, opt_state, update_metrics = grpo.update(
-            params,
-            opt_state,
-            _rollout_batch(rollouts),
-            base_params if config.rl.kl_coef > 0 else None,
-            cfg=setup.model_cfg,
-            optimizer=optimizer,
-            updates=config.rl.updates_per_batch,
-            clip_eps=config.rl.clip_eps,
-            kl_coef=config.rl.kl_coef,
-            temperature=config.rl.temperature,
-        )
-        update_metrics = {k: float(v) for k, v in update_metrics.items()}
-        if not np.isfinite(update_metrics["loss"]):
-            raise FloatingPointError(f"non-finite GRPO loss at step {step + 1}")
-        updated_at = time.time()
-        # Selector update with what was observed.
-        successes = rollouts.successes
-        sel_state = selector.update(
-            sel_state, selection.indices, successes, np.full_like(successes, config.n_rollouts)
-        )
-        jax.block_until_ready(sel_state)
-        selector_s += time.time() - updated_at
-        step += 1
-        rollouts_total += rollouts.rewards_PxN.size + selection.extra_rollouts
-        step_s = time.time() - start
-        wall_s += step_s
-        informative = (successes > 0) & (successes < config.n_rollouts)
-        record = {
-            "step": step,
-            "rollouts": rollouts_total,
-            "effective_ratio": float(informative.mean()),
-            "train_success": float(rollouts.rewards_PxN.mean()),
-            **prediction_metrics(selection.predictions, successes / config.n_rollouts),
-            **selection.info,
-            "completion_len": float(rollouts.samples.mask.sum(1).mean()),
-            "selector_s": selector_s,
-            "selector_rollout_s": selection.rollout_s,
-            "sample_s": rollouts.sample_s,
-            "verify_s": rollouts.verify_s,
-            "update_s": updated_at - sampled_at,
-            "step_s": step_s,
-            "wall_s": wall_s,
-            **update_metrics,
-        }
+            eval_log.append(record := trainer.eval_step(state))
+            log(_eval_line(record))
+        state, record = trainer.train_step(state)
         metrics_log.append(record)
+        step += 1
+        if "note" in record:
+            log(f"step {step}: {record['note']}")
         if step % 10 == 0 or step == config.steps:
             log(
-                f"step {step}/{config.steps} rollouts {rollouts_total} eff {record['effective_ratio']:.2f} "
-                f"success {record['train_success']:.3f} {step_s:.2f}s/step"
+                f"step {step}/{config.steps} rollouts {record['rollouts']} "
+                f"eff {record['effective_ratio']:.2f} success {record['train_success']:.3f} "
+                f"{record['step_s']:.2f}s/step"
             )
         if step % config.checkpoint_every == 0 or step == config.steps:
-            ckpt.save(
-                step,
-                _state(params, opt_state, sel_state, rollout_key, step, rollouts_total, wall_s),
-            )
-
-    final = eval_log.read()
-    if not final or final[-1]["step"] != step:
-        final.append(run_eval(step))
+            ckpt.save(step, state)
+    evals = eval_log.read()
+    if not evals or evals[-1]["step"] != int(state["step"]):
+        evals.append(trainer.eval_step(state))
+        eval_log.append(evals[-1])
+        log(_eval_line(evals[-1]))
     summary = {
         "code": code,
-        "steps": step,
-        "rollouts": rollouts_total,
-        "wall_s": wall_s,
+        "steps": int(state["step"]),
+        "rollouts": int(state["rollouts"]),
+        "wall_s": float(state["wall_s"]),
         "base_model": base_path,
-        "initial_eval": final[0],
-        "final_eval": final[-1],
+        "initial_eval": evals[0],
+        "final_eval": evals[-1],
     }
     with open(os.path.join(workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)

@@ -152,3 +152,22 @@ def test_embedding_cache_does_not_depend_on_the_working_directory(tmp_path, monk
     assert sorted(os.listdir(tmp_path)) == ["cache"]
     assert selector.predict(["Use 2 and 3 to make 5"]).shape == (1,)
     assert len(set(selector.select())) == 4
+
+
+def test_state_dict_round_trip_continues_exactly():
+    """An engine's own checkpoint (numpy state and counters) continues the run exactly."""
+    rng = np.random.default_rng(1)
+    make = lambda: PromptSelector(
+        config="mopps", batch_size=B, n_rollouts=N, embeddings=_embeddings()
+    )
+    a = make()
+    _observe(a, a.select(), rng)
+    saved = a.state_dict()
+    b = make()
+    b.load_state_dict(saved)
+    np.testing.assert_array_equal(a.select(), b.select())
+    assert _same_state(a.state, b.state)
+    with pytest.raises(ConfigError, match="saved over 64 prompts"):
+        PromptSelector(
+            config="mopps", batch_size=B, n_rollouts=N, embeddings=_embeddings(size=32)
+        ).load_state_dict(saved)

@@ -117,6 +117,26 @@ class PromptSelector:
             return self._selector.predict_unseen(self.state, key, list(texts or ()))
 
     # --- persistence --------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The state as host (numpy) arrays and counters, for an engine's own checkpoint."""
+        return {
+            "state": jax.device_get(self.state),
+            "selections": self.selections,
+            "updates": self.updates,
+            "pool_size": self.pool_size,
+        }
+
+    def load_state_dict(self, saved: dict) -> None:
+        """Continues from `state_dict()`'s output (over the same pool)."""
+        if saved["pool_size"] != self.pool_size:
+            raise ConfigError(
+                f"the selector was saved over {saved['pool_size']} prompts; "
+                f"this pool has {self.pool_size}"
+            )
+        with self._on_device():
+            self.state = jax.tree.map(lambda _, x: jax.numpy.asarray(x), self.state, saved["state"])
+        self.selections, self.updates = saved["selections"], saved["updates"]
+
     def save(self, path: str) -> None:
         """Writes the state (orbax) and what rebuilds the selector (JSON) under `path`."""
         os.makedirs(path, exist_ok=True)

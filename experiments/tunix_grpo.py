@@ -1,0 +1,251 @@
+"""GRPO with tunix's learner while a project selector chooses every batch (gps.adapters).
+
+Real weights, a Hugging Face checkpoint directory (safetensors + tokenizer) of Qwen3 or Llama3:
+
+  python -m experiments.tunix_grpo --model_path=/ckpt/Qwen3-0.6B --family=qwen3 \
+      --model_config=qwen3_0p6b --task=countdown --selector=gps --steps=200 \
+      --batch=16 --generations=8 --workdir=workdirs/tunix-qwen3-gps
+
+Tiny (CI): tunix's test ToyTransformer with random weights and MockVocab on 2 fake CPU
+devices, prompts "w1 w2" whose reward is 1 when a completion contains w2:
+
+  python -m experiments.tunix_grpo --tiny --workdir=/tmp/tunix-tiny
+
+Rewards are verifier scores (1/0); a rollout succeeds for the selector when its reward > 0.
+The selector runs on the CPU (`--selector_device`) beside the accelerators tunix trains on.
+Running again with the same --workdir resumes from tunix's latest checkpoint, with the
+selector saved at that step. The run ends with one JSON line (`summary.json` in workdir).
+"""
+
+import os
+import sys
+
+if "--tiny" in sys.argv and "xla_force_host_platform_device_count" not in os.environ.get(
+    "XLA_FLAGS", ""
+):  # fake CPU devices must be asked for before jax starts
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+    ).strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import json
+import re
+
+import numpy as np
+from absl import app, flags
+
+_MODEL_PATH = flags.DEFINE_string("model_path", None, "HF checkpoint dir (safetensors, tokenizer).")
+_FAMILY = flags.DEFINE_enum("family", "qwen3", ["qwen3", "llama3"], "Model family in tunix.models.")
+_MODEL_CONFIG = flags.DEFINE_string(
+    "model_config", "qwen3_0p6b", "ModelConfig classmethod of the family, e.g. llama3p2_1b."
+)
+_TINY = flags.DEFINE_bool("tiny", False, "Random tiny toy model on fake CPU devices (CI).")
+_TASK = flags.DEFINE_enum("task", "countdown", ["countdown", "arithmetic"], "gps.tasks task.")
+_POOL = flags.DEFINE_integer("pool", 2048, "Prompts in the pool.")
+_SELECTOR = flags.DEFINE_string("selector", "gps", "gps, mopps, uniform, ...")
+_SMALL_GPS = flags.DEFINE_bool("small_gps", False, "A small GPS predictor (tests).")
+_SELECTOR_DEVICE = flags.DEFINE_string("selector_device", "cpu", "Where the selector runs.")
+_STEPS = flags.DEFINE_integer("steps", 200, "Optimizer steps (tunix max_steps).")
+_BATCH = flags.DEFINE_integer("batch", 16, "Prompts per batch (B).")
+_GENERATIONS = flags.DEFINE_integer("generations", 8, "Rollouts per prompt (G).")
+_MAX_TOKENS = flags.DEFINE_integer("max_tokens", 256, "Tokens generated per rollout.")
+_MAX_PROMPT = flags.DEFINE_integer("max_prompt_length", 256, "Prompt tokens.")
+_LR = flags.DEFINE_float("learning_rate", 1e-6, "AdamW learning rate.")
+_BETA = flags.DEFINE_float("beta", 0.04, "KL coefficient.")
+_SAVE_EVERY = flags.DEFINE_integer("save_every", 20, "Checkpoint interval (steps).")
+_MESH = flags.DEFINE_list("mesh", None, "fsdp,tp sizes (default: all devices on fsdp).")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the pool, the selector and the model.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, selector and summary.", required=True)
+
+_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.S)
+
+
+def _fail(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _mesh(jax):
+    n = jax.device_count()
+    fsdp, tp = (int(x) for x in _MESH.value) if _MESH.value else (n, 1)
+    if fsdp * tp != n:
+        _fail(f"--mesh={fsdp},{tp} does not cover the {n} devices")
+    auto = (jax.sharding.AxisType.Auto,) * 2  # tunix's models shard by annotations
+    return jax.make_mesh((fsdp, tp), ("fsdp", "tp"), axis_types=auto)
+
+
+def _tiny_setup(nnx):
+    """tunix's test ToyTransformer (random, 1 layer) and MockVocab; a word-echo task."""
+    from tunix.tests import test_common as tc
+
+    vocab = tc.MockVocab()
+    words = [w for w, i in vocab.DEFAULT_MAPPING.items() if i > 2]
+    rng = np.random.default_rng(_SEED.value)
+    pairs = [(a, b) for a in words for b in words if a != b]
+    chosen = rng.choice(len(pairs), size=min(_POOL.value, len(pairs)), replace=False)
+    prompts = [f"{pairs[i][0]} {pairs[i][1]}" for i in chosen]
+    answers = [pairs[i][1] for i in chosen]
+
+    def model(seed):
+        config = tc.ModelConfig(vocab_size=vocab.GetPieceSize(), num_layers=1)
+        return tc.ToyTransformer(config=config, rngs=nnx.Rngs(seed))
+
+    def verify(index: int, completion: str) -> float:
+        return float(answers[index] in completion.split())
+
+    return model(_SEED.value), model(_SEED.value), vocab, prompts, prompts, verify
+
+
+def _real_setup(mesh):
+    """A Qwen3/Llama3 checkpoint from tunix.models and a gps.tasks task with its verifier."""
+    path = _MODEL_PATH.value
+    try:
+        import transformers
+    except ImportError:
+        _fail("real checkpoints need the HF tokenizer: pip install transformers")
+    if _FAMILY.value == "qwen3":
+        from tunix.models.qwen3 import model as family, params
+    else:
+        from tunix.models.llama3 import model as family, params
+    make_config = getattr(family.ModelConfig, _MODEL_CONFIG.value, None)
+    if make_config is None:
+        _fail(f"--model_config={_MODEL_CONFIG.value} is not a {_FAMILY.value} ModelConfig")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+
+    def model():
+        return params.create_model_from_safe_tensors(path, make_config(), mesh)
+
+    from gps.tasks import get_task
+
+    task = get_task(_TASK.value)
+    problems = task.make_split(_SEED.value, "train", _POOL.value)
+    instruction = " Reply with the expression only, inside <answer></answer>."
+    prompts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p.text + instruction}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        for p in problems
+    ]
+
+    def verify(index: int, completion: str) -> float:
+        found = _ANSWER.findall(completion)
+        return task.verify(problems[index], found[-1].strip()) if found else 0.0
+
+    return model(), model(), tokenizer, prompts, [p.text for p in problems], verify
+
+
+def _check_model_path():
+    path = _MODEL_PATH.value
+    if not path:
+        _fail("give --model_path (a checkpoint directory) or --tiny")
+    if not os.path.isdir(path) or not any(f.endswith(".safetensors") for f in os.listdir(path)):
+        _fail(f"--model_path={path} is not a directory with *.safetensors files")
+
+
+def main(argv):
+    del argv
+    if not _TINY.value:
+        _check_model_path()  # before the slow imports
+    import jax
+    import optax
+    import orbax.checkpoint as ocp
+    from flax import nnx
+    from tunix.rl import rl_cluster as rl
+    from tunix.rl.grpo import grpo_learner
+    from tunix.rl.rollout import base_rollout
+
+    from gps.adapters.tunix_grpo import PROMPT_ID, SelectorFeed
+    from gps.selectors import PromptSelector, selector_config
+
+    mesh = _mesh(jax)
+    if _TINY.value:
+        actor, reference, tokenizer, prompts, texts, verify = _tiny_setup(nnx)
+    else:
+        actor, reference, tokenizer, prompts, texts, verify = _real_setup(mesh)
+
+    config = selector_config(_SELECTOR.value)
+    if _SMALL_GPS.value:
+        config.model.update(hidden=16, z_dim=4, encoder_layers=1, samples=2, replay=2)
+    selector = PromptSelector(
+        texts,
+        config,
+        batch_size=_BATCH.value,
+        n_rollouts=_GENERATIONS.value,
+        seed=_SEED.value,
+        device=_SELECTOR_DEVICE.value,
+    )
+    feed = SelectorFeed(selector, prompts)
+
+    scored = []  # (batch, prompt id, reward) of every training rollout, as tunix got them
+
+    def verifier_reward(prompts, completions, **kwargs):
+        ids = kwargs[PROMPT_ID]
+        rewards = [verify(int(i), c) for i, c in zip(ids, completions)]
+        if "gps_batch" in kwargs:
+            scored.extend(zip(map(int, kwargs["gps_batch"]), map(int, ids), rewards))
+        return rewards
+
+    workdir = os.path.abspath(_WORKDIR.value)
+    cluster_config = rl.ClusterConfig(
+        role_to_mesh={role: mesh for role in (rl.Role.ACTOR, rl.Role.REFERENCE, rl.Role.ROLLOUT)},
+        rollout_engine="vanilla",
+        offload_to_cpu=False,
+        training_config=rl.RLTrainingConfig(
+            actor_optimizer=optax.adamw(_LR.value),
+            eval_every_n_steps=10**9,
+            max_steps=_STEPS.value,
+            checkpoint_root_directory=os.path.join(workdir, "checkpoints"),
+            checkpointing_options=ocp.CheckpointManagerOptions(
+                save_interval_steps=_SAVE_EVERY.value, max_to_keep=2
+            ),
+            pbar_description=None,
+        ),
+        rollout_config=base_rollout.RolloutConfig(
+            max_tokens_to_generate=_MAX_TOKENS.value,
+            max_prompt_length=_MAX_PROMPT.value,
+            kv_cache_size=_MAX_PROMPT.value + _MAX_TOKENS.value + 256,
+            temperature=1.0 if _TINY.value else 0.9,
+            seed=_SEED.value,  # an int: the sampler makes (and donates) its own key
+        ),
+    )
+    cluster = rl.RLCluster(
+        actor=actor, reference=reference, tokenizer=tokenizer, cluster_config=cluster_config
+    )
+    learner = grpo_learner.GRPOLearner(
+        cluster,
+        grpo_learner.GRPOConfig(num_generations=_GENERATIONS.value, beta=_BETA.value),
+        reward_fns=[verifier_reward],
+        metric_fns=[feed.metric_fn],
+    )
+    feed.attach(learner)
+    resumed_at = cluster.actor_trainer.train_steps
+    learner.train(feed)
+
+    state = feed.selector.state  # GPS's history: state["model"]["replay"]
+    replay = state["model"].get("replay") if isinstance(state, dict) and "model" in state else None
+    if replay is not None:
+        replay = {k: np.asarray(v).tolist() for k, v in replay.items()}
+    summary = {
+        "resumed_at": resumed_at,
+        "train_steps": cluster.actor_trainer.train_steps,
+        "selections": feed.selector.selections,
+        "updates": feed.selector.updates,
+        "early_selections": feed.early_selections,
+        "history": feed.history,
+        "scored": scored,
+        "pending": {str(b): v for b, v in feed.pending.items()},
+        "replay": replay,
+        "selector_saves": sorted(os.listdir(feed.save_dir)) if feed.save_dir else [],
+    }
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump(summary, f)
+    line = {k: summary[k] for k in ("resumed_at", "train_steps", "selections", "updates")}
+    line["success_rate"] = float(np.mean([r > 0 for _, _, r in scored])) if scored else None
+    print(json.dumps(line | {"rollouts": len(scored)}))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,1 @@
+"""Adapters that let engines' trainers use the project's selectors."""
