@@ -39,7 +39,7 @@ def main(argv):
     rollouts = trainer.sample_rollouts(
         setup, params, problems, jax.random.fold_in(setup.keys["eval"], 99)
     )
-    rates = rollouts.rewards_PxN.mean(axis=1)
+    rates = rollouts.rewards_table().mean(axis=1)
     raw = embeddings_lib.embed([p.text for p in problems], config.selector.embedding.dim)
     x = embeddings_lib.standardize(raw, raw.mean(0))
     cut = 2 * len(problems) // 3

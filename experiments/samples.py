@@ -64,7 +64,9 @@ def samples_report(setup, params, size: int, k: int, show: int) -> str:
         for i in rows[:show]:
             lines.append(f"  {problems[i].prompt}  answer {problems[i].answer}")
             completions = rollouts.completions[i * k : (i + 1) * k]
-            lines += [f"    {int(r)} {c!r}" for c, r in zip(completions, rollouts.rewards_PxN[i])]
+            lines += [
+                f"    {int(r)} {c!r}" for c, r in zip(completions, rollouts.rewards_table()[i])
+            ]
     return "\n".join(lines)
 
 

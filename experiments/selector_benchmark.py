@@ -37,7 +37,9 @@ def _stand_in_rollouts(rng):
         rewards = (rng.uniform(size=(len(indices), N_ROLLOUTS)) < 0.3).astype(np.float32)
         rows = len(indices) * N_ROLLOUTS
         samples = Samples(*(np.zeros((rows, 1), np.float32) for _ in range(3)))
-        return Rollouts(samples, rewards, [""] * rows)
+        return Rollouts(
+            samples, rewards.reshape(-1), np.full(len(indices), N_ROLLOUTS), [""] * rows
+        )
 
     return rollout_fn
 

@@ -79,7 +79,7 @@ def main(argv):
                 samples_per_prompt,
                 jax.random.fold_in(key, stream),
                 temperature=config.eval.temperature,
-            ).rewards_PxN
+            ).rewards_table()
             > 0
         )
 

@@ -36,6 +36,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.steps = 200  # RL steps
     c.batch_size = 32  # prompts per RL step (B)
     c.n_rollouts = 8  # rollouts per prompt (n)
+    # Rollouts per RL step, held fixed so methods compare at equal cost: a selector that
+    # allocates splits it over its batch, the others give each prompt an equal share.
+    # 0 = batch_size × n_rollouts.
+    c.rollout_budget = 0
 
     c.task = ml_collections.ConfigDict()
     c.task.name = "countdown"
@@ -130,7 +134,13 @@ _AT_LEAST_ONE = (
     "checkpoint_every",
 )
 _POSITIVE = ("base.lr", "rl.lr", "rl.temperature", "eval.temperature", "rl.grad_clip")
-_NON_NEGATIVE = ("rl.clip_eps", "rl.kl_coef", "rl.weight_decay", "base.weight_decay")
+_NON_NEGATIVE = (
+    "rollout_budget",
+    "rl.clip_eps",
+    "rl.kl_coef",
+    "rl.weight_decay",
+    "base.weight_decay",
+)
 
 
 def _get(c: ml_collections.ConfigDict, dotted: str):
@@ -162,6 +172,11 @@ def validate(c: ml_collections.ConfigDict, pool_size: int) -> None:
     if c.n_rollouts < 2:
         raise ConfigError(
             f"config.n_rollouts must be >= 2 for group-normalised advantages, got {c.n_rollouts}"
+        )
+    if c.rollout_budget and c.rollout_budget < 2 * c.batch_size:
+        raise ConfigError(
+            f"config.rollout_budget={c.rollout_budget} leaves some of the {c.batch_size} prompts "
+            "fewer than 2 rollouts; use >= 2 × batch_size (or 0: batch_size × n_rollouts)"
         )
     if c.batch_size > pool_size:
         raise ConfigError(

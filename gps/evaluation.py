@@ -28,16 +28,16 @@ def evaluate(
     if greedy:
         greedy_rewards = engine.generate(
             params, problems, 1, jax.random.fold_in(key, 1), greedy=True
-        ).rewards_PxN
+        ).rewards
     results, rates, start = {}, {}, 0
     for name in names:
         rows = slice(start, start + len(eval_sets[name]))
         start = rows.stop
-        results[f"{name}/mean@{k}"] = float(sampled.rewards_PxN[rows].mean())
+        rates[name] = sampled.successes[rows] / k
+        results[f"{name}/mean@{k}"] = float(rates[name].mean())
         results[f"{name}/pass@{k}"] = float((sampled.successes[rows] > 0).mean())
         if greedy:
             results[f"{name}/greedy"] = float(greedy_rewards[rows].mean())
-        rates[name] = sampled.rewards_PxN[rows].mean(axis=1)
     return results, rates
 
 

@@ -1,7 +1,7 @@
 """GRPO: group-normalised advantages and the clipped, token-level policy objective.
 
 Advantage (DeepSeekMath GRPO): A_i = (r_i - mean_g r) / (std_g r + eps) over the
-n rollouts of one prompt. Loss: PPO-style clipped importance ratio against the
+rollouts of one prompt (groups may differ in size: per-prompt rollout budgets). Loss: PPO-style clipped importance ratio against the
 log-probs recorded at sampling time, averaged over every completion token in the
 batch (token-level aggregation, as in DAPO), plus an optional k3 KL to the base.
 """
@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from gps.model import ModelConfig, token_logprobs
@@ -23,11 +24,15 @@ class RolloutBatch(NamedTuple):
     advantages: jax.Array  # [N]
 
 
-def group_advantages(rewards_PxG, eps: float = 1e-6):
-    """Group-normalised advantages; a group with equal rewards gets all zeros."""
-    mean = rewards_PxG.mean(axis=1, keepdims=True)
-    std = rewards_PxG.std(axis=1, keepdims=True)
-    return (rewards_PxG - mean) / (std + eps)
+def group_advantages(rewards_R: np.ndarray, counts_P: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Group-normalised advantages of R rows in P consecutive groups of `counts_P` rows
+    (population std per group); a group with equal rewards gets all zeros."""
+    groups = np.repeat(np.arange(len(counts_P)), counts_P)
+    size = np.maximum(counts_P, 1)
+    mean = np.bincount(groups, rewards_R, len(counts_P)) / size
+    centred = rewards_R - mean[groups]
+    std = np.sqrt(np.bincount(groups, centred**2, len(counts_P)) / size)
+    return (centred / (std[groups] + eps)).astype(np.float32)
 
 
 def grpo_loss(

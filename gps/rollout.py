@@ -1,7 +1,8 @@
 """Rollouts: sample completions for problems with the policy, decode and verify them.
 
-Sampling runs in fixed-size chunks (`chunk` sequences, the RL batch size times the
-rollouts per prompt), so one compiled sampler serves RL steps and evaluation.
+Each problem gets its own number of rollouts (a selection's per-prompt budget; n for all by
+default). Sampling runs in fixed-size chunks (`chunk` sequences, the RL batch size times
+the rollouts per prompt), so one compiled sampler serves RL steps and evaluation.
 """
 
 import dataclasses
@@ -18,17 +19,32 @@ from gps.tokenizer import CharTokenizer
 
 @dataclasses.dataclass
 class Rollouts:
-    """n rollouts for each of P problems, as numpy arrays (rows ordered problem-major)."""
+    """`counts[i]` rollouts of each of P problems, as numpy arrays: R = Σ counts rows,
+    problem-major (problem i's group follows problem i−1's)."""
 
-    samples: Samples  # arrays [P*n, L]
-    rewards_PxN: np.ndarray
+    samples: Samples  # arrays [R, L]
+    rewards: np.ndarray  # [R]
+    counts: np.ndarray  # [P] rollouts per problem
     completions: list[str]
     sample_s: float = 0.0  # time in the jitted sampler (device work included)
     verify_s: float = 0.0  # time decoding and verifying on the host
 
     @property
+    def groups(self) -> np.ndarray:
+        """[R] the problem (position) each row belongs to."""
+        return np.repeat(np.arange(len(self.counts)), self.counts)
+
+    def rewards_table(self) -> np.ndarray:
+        """[P, n] rewards, when every problem has the same n rollouts."""
+        if len(set(self.counts.tolist())) > 1:
+            raise ValueError("the problems have different numbers of rollouts")
+        return self.rewards.reshape(len(self.counts), -1)
+
+    @property
     def successes(self) -> np.ndarray:
-        return self.rewards_PxN.sum(axis=1).astype(np.int32)
+        """[P] successes per problem (the verifiers' rewards are 0 or 1)."""
+        sums = np.bincount(self.groups, self.rewards, minlength=len(self.counts))
+        return np.rint(sums).astype(np.int32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,13 +62,18 @@ class RolloutEngine:
         self,
         params,
         problems: list[Problem],
-        n: int,
+        n: int | np.ndarray,
         key,
         *,
         temperature: float = 1.0,
         greedy: bool = False,
     ) -> Rollouts:
-        prompts = [p.prompt for p in problems for _ in range(n)]
+        """`n` rollouts of every problem, or n[i] of problem i."""
+        counts = np.broadcast_to(np.asarray(n, np.int64), (len(problems),)).copy()
+        groups = np.repeat(np.arange(len(problems)), counts)
+        prompts = [problems[g].prompt for g in groups]
+        if not prompts:
+            raise ValueError("no rollouts requested")
         tokens, lengths = self.tokenizer.encode_prompts(prompts, self.prompt_len)
         if lengths.min() < self.prefill:
             raise ValueError(f"a prompt is shorter than the engine's prefill ({self.prefill})")
@@ -80,11 +101,12 @@ class RolloutEngine:
         sampled_at = time.time()
         completions = [self.tokenizer.decode(row[l:]) for row, l in zip(samples.tokens, lengths)]
         rewards = np.array(
-            [self.task.verify(problems[j // n], c) for j, c in enumerate(completions)], np.float32
+            [self.task.verify(problems[g], c) for g, c in zip(groups, completions)], np.float32
         )
         return Rollouts(
             samples,
-            rewards.reshape(len(problems), n),
+            rewards,
+            counts,
             completions,
             sample_s=sampled_at - start,
             verify_s=time.time() - sampled_at,
@@ -97,15 +119,16 @@ def _pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
 
 
 def take_prompts(parts: list[Rollouts], prompts: np.ndarray) -> Rollouts:
-    """The rollouts of the given prompts (rows of the concatenated `parts`), in that order."""
-    n = parts[0].rewards_PxN.shape[1]
-    rewards = np.concatenate([p.rewards_PxN for p in parts])
-    rows = (np.asarray(prompts)[:, None] * n + np.arange(n)).reshape(-1)
+    """The rollouts of the given prompts (positions in the concatenated `parts`), in order."""
+    counts = np.concatenate([p.counts for p in parts])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rows = np.concatenate([np.arange(starts[i], starts[i] + counts[i]) for i in prompts])
     samples = Samples(*(np.concatenate(xs)[rows] for xs in zip(*(p.samples for p in parts))))
     completions = sum((p.completions for p in parts), [])
     return Rollouts(
         samples,
-        rewards[prompts],
+        np.concatenate([p.rewards for p in parts])[rows],
+        counts[np.asarray(prompts)],
         [completions[r] for r in rows],
         sample_s=sum(p.sample_s for p in parts),
         verify_s=sum(p.verify_s for p in parts),

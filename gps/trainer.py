@@ -30,7 +30,7 @@ from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
 from gps.provenance import code_version
 from gps.rollout import RolloutEngine, Rollouts
-from gps.selectors import Pool, Selector, check_selector_config, make_selector
+from gps.selectors import Pool, Selection, Selector, check_selector_config, make_selector
 from gps.selectors.diagnostics import prediction_metrics
 from gps.tasks import Problem, get_task
 from gps.tokenizer import CharTokenizer
@@ -100,12 +100,12 @@ def build(config) -> Setup:
     )
 
 
-def sample_rollouts(setup: Setup, params, problems, key):
-    """n_rollouts samples per problem at the training temperature (pass rates of a policy)."""
+def sample_rollouts(setup: Setup, params, problems, key, counts=None):
+    """Samples at the training temperature: counts[i] of problem i, n_rollouts each by default
+    (pass rates of a policy)."""
     cfg = setup.config
-    return setup.engine.generate(
-        params, problems, cfg.n_rollouts, key, temperature=cfg.rl.temperature
-    )
+    counts = cfg.n_rollouts if counts is None else counts
+    return setup.engine.generate(params, problems, counts, key, temperature=cfg.rl.temperature)
 
 
 def base_model(setup: Setup, log=print):
@@ -175,6 +175,7 @@ class Trainer:
             Pool(tuple(p.text for p in setup.pool)),
             batch_size=config.batch_size,
             n_rollouts=config.n_rollouts,
+            rollout_budget=config.rollout_budget,
         )
         optimizer = make_optimizer(
             config.rl.lr, weight_decay=config.rl.weight_decay, grad_clip=config.rl.grad_clip
@@ -196,10 +197,25 @@ class Trainer:
             "wall_s": np.asarray(0.0),
         }
 
-    def generate(self, params, indices, key) -> Rollouts:
-        """n_rollouts samples of the pool prompts `indices` at the training temperature."""
+    def generate(self, params, indices, key, counts=None) -> Rollouts:
+        """`sample_rollouts` of the pool prompts `indices`."""
         problems = [self.setup.pool[i] for i in indices]
-        return sample_rollouts(self.setup, params, problems, key)
+        return sample_rollouts(self.setup, params, problems, key, counts)
+
+    def budgets(self, selection: Selection) -> np.ndarray:
+        """Rollouts per chosen prompt: the selector's allocation, else an equal share of the
+        step's budget; either way adding up to it."""
+        total = self.selector.rollout_budget
+        if selection.budgets is None:
+            b = len(selection.indices)
+            return total // b + (np.arange(b) < total % b)
+        budgets = np.asarray(selection.budgets, np.int64)
+        if budgets.shape != selection.indices.shape or budgets.min() < 0 or budgets.sum() != total:
+            raise ValueError(
+                f"selector {self.selector.config.name!r} allocated {budgets.tolist()} rollouts; "
+                f"expected {len(selection.indices)} non-negative counts adding up to {total}"
+            )
+        return budgets
 
     def train_step(self, state: dict) -> tuple[dict, dict]:
         """select → roll out → verify → GRPO update → selector update; the next state and
@@ -215,12 +231,14 @@ class Trainer:
         selector_s = time.time() - start - selection.rollout_s  # its rollouts: in sample_s
         rollouts = selection.rollouts
         if rollouts is None:
-            rollouts = rollout_fn(selection.indices, jax.random.fold_in(keys["rollout"], step))
+            key = jax.random.fold_in(keys["rollout"], step)
+            rollouts = rollout_fn(selection.indices, key, self.budgets(selection))
         sampled_at = time.time()
+        batch = _rollout_batch(rollouts, rows_multiple=self.setup.engine.chunk)
         params, opt_state, update_metrics = grpo.update(
             params,
             state["opt_state"],
-            jax.device_put(_rollout_batch(rollouts), sharding.data_sharding(self.mesh)),
+            jax.device_put(batch, sharding.data_sharding(self.mesh)),
             self.base_params if config.rl.kl_coef > 0 else None,
             cfg=self.setup.model_cfg,
             optimizer=self.optimizer,
@@ -233,8 +251,7 @@ class Trainer:
         if not np.isfinite(update_metrics["loss"]):
             raise FloatingPointError(f"non-finite GRPO loss at step {step + 1}")
         updated_at = time.time()
-        successes = rollouts.successes
-        trials = np.full_like(successes, config.n_rollouts)
+        successes, trials = rollouts.successes, rollouts.counts
         selector_state = self.selector.update(
             state["selector"], selection.indices, successes, trials
         )
@@ -246,15 +263,15 @@ class Trainer:
             "opt_state": opt_state,
             "selector": selector_state,
             "step": np.asarray(step + 1),
-            "rollouts": state["rollouts"] + rollouts.rewards_PxN.size + selection.extra_rollouts,
+            "rollouts": state["rollouts"] + len(rollouts.rewards) + selection.extra_rollouts,
             "wall_s": state["wall_s"] + step_s,
         }
         record = {
             "step": step + 1,
             "rollouts": int(new["rollouts"]),
             "effective_ratio": float(((successes > 0) & (successes < trials)).mean()),
-            "train_success": float(rollouts.rewards_PxN.mean()),
-            **prediction_metrics(selection.predictions, successes / trials),
+            "train_success": float(rollouts.rewards.mean()),
+            **prediction_metrics(selection.predictions, successes / np.maximum(trials, 1)),
             **selection.info,
             "completion_len": float(rollouts.samples.mask.sum(1).mean()),
             "selector_s": selector_s,
@@ -306,10 +323,14 @@ class Trainer:
         }
 
 
-def _rollout_batch(rollouts: Rollouts) -> grpo.RolloutBatch:
-    advantages = grpo.group_advantages(rollouts.rewards_PxN).reshape(-1)
+def _rollout_batch(rollouts: Rollouts, rows_multiple: int) -> grpo.RolloutBatch:
+    """The GRPO batch, its rows padded with masked-out copies to a multiple of
+    `rows_multiple` (few distinct shapes to compile; rows split evenly over the mesh)."""
+    advantages = grpo.group_advantages(rollouts.rewards, rollouts.counts)
     s = rollouts.samples
-    return grpo.RolloutBatch(s.tokens, s.logprobs, s.mask, advantages.astype(np.float32))
+    pad = -len(advantages) % rows_multiple
+    grow = lambda x: np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)])
+    return grpo.RolloutBatch(grow(s.tokens), grow(s.logprobs), grow(s.mask), grow(advantages))
 
 
 @dataclasses.dataclass

@@ -64,8 +64,18 @@ def test_group_advantages_hand_computed():
             [-0.25, -0.25, -0.25, 0.75] / (std2 + 1e-6),
         ]
     )
-    np.testing.assert_allclose(np.asarray(grpo.group_advantages(rewards)), expected, rtol=1e-6)
-    np.testing.assert_array_equal(grpo.group_advantages(np.zeros((2, 3), np.float32)), 0.0)
+    advantages = grpo.group_advantages(rewards.reshape(-1), np.full(3, 4))
+    np.testing.assert_allclose(advantages, expected.reshape(-1), rtol=1e-6)
+    np.testing.assert_array_equal(grpo.group_advantages(np.zeros(6, np.float32), [3, 3]), 0.0)
+
+
+def test_group_advantages_of_unequal_groups():
+    """Groups of 2, 5 and 1 rollouts, each normalised by its own mean and std."""
+    rewards = np.array([1, 0, 1, 1, 1, 0, 0, 1], np.float32)
+    std5 = np.sqrt(0.6 * 0.4)
+    expected = [0.5 / 0.5, -0.5 / 0.5, *((np.array([1, 1, 1, 0, 0]) - 0.6) / std5), 0.0]
+    advantages = grpo.group_advantages(rewards, np.array([2, 5, 1]))
+    np.testing.assert_allclose(advantages, expected, rtol=1e-5)
 
 
 def test_loss_on_policy_is_minus_token_mean_advantage():

@@ -62,7 +62,7 @@ def test_generate_ragged_last_chunk(monkeypatch):
     assert out.samples.tokens.shape == (rows, PROMPT_LEN + MAX_NEW)
     assert out.samples.logprobs.shape == out.samples.mask.shape == out.samples.tokens.shape
     assert len(out.completions) == rows
-    assert out.rewards_PxN.shape == (len(PROBLEMS), n)
+    assert out.rewards_table().shape == (len(PROBLEMS), n)
     assert out.successes.shape == (len(PROBLEMS),)
     for j in range(rows):
         prompt = [BOS] + TOK.encode(PROBLEMS[j // n].prompt)
@@ -72,8 +72,29 @@ def test_generate_ragged_last_chunk(monkeypatch):
     expected = np.array(
         [_reward(PROBLEMS[j // n], c) for j, c in enumerate(out.completions)], np.float32
     ).reshape(len(PROBLEMS), n)
-    np.testing.assert_array_equal(out.rewards_PxN, expected)
-    assert (out.rewards_PxN > 0).any()
+    np.testing.assert_array_equal(out.rewards_table(), expected)
+    assert (out.rewards_table() > 0).any()
+
+
+def test_generate_with_a_budget_per_problem(monkeypatch):
+    """counts [2, 0, 3] (chunk 4): 5 rows, problem 0's two then problem 2's three, each row
+    verified against its own problem; successes and the GRPO groups follow the counts."""
+    task, counts = Countdown(), np.array([2, 0, 3])
+    monkeypatch.setattr(task, "verify", lambda problem, completion: float(problem is PROBLEMS[2]))
+    params = init_params(MODEL_CFG, jax.random.key(0))
+    shortest = min(len(p.prompt) for p in PROBLEMS) + 1
+    out = _engine(task, chunk=4, prefill=shortest).generate(
+        params, PROBLEMS[:3], counts, jax.random.key(1), temperature=1.0
+    )
+    assert out.samples.tokens.shape[0] == len(out.completions) == 5
+    np.testing.assert_array_equal(out.groups, [0, 0, 2, 2, 2])
+    np.testing.assert_array_equal(out.rewards, [0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(out.successes, [0, 0, 3])
+    for j, g in enumerate(out.groups):
+        prompt = [BOS] + TOK.encode(PROBLEMS[g].prompt)
+        assert out.samples.tokens[j, : len(prompt)].tolist() == prompt, j
+    with pytest.raises(ValueError, match="different numbers of rollouts"):
+        out.rewards_table()
 
 
 def test_generate_rejects_prompt_shorter_than_prefill():

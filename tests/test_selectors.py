@@ -422,7 +422,9 @@ def _fake_rollout_fn(rates, calls):
         rewards = (np.arange(N_ROLLOUTS)[None] < successes[:, None]).astype(np.float32)
         rows = len(indices) * N_ROLLOUTS
         samples = Samples(*(np.zeros((rows, 3), np.float32) for _ in range(3)))
-        return Rollouts(samples, rewards, [""] * rows)
+        return Rollouts(
+            samples, rewards.reshape(-1), np.full(len(indices), N_ROLLOUTS), [""] * rows
+        )
 
     return rollout_fn
 

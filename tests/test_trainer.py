@@ -15,6 +15,7 @@ from gps import grpo, sampling, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import ConfigError
 from gps.tasks import Countdown
+from gps.selectors import selector_config
 from gps.trainer import base_model, build, train
 
 COUNTDOWN = os.path.join(ROOT, "configs", "countdown.py")
@@ -295,6 +296,22 @@ def test_kl_penalty_run(cached_smoke_config, tmp_path, monkeypatch):
     assert np.isfinite(metrics[1]["kl"]) and metrics[1]["kl"] > 0
 
 
+def test_fixed_rollout_budget_is_spread_and_counted(cached_smoke_config, tmp_path, monkeypatch):
+    """rollout_budget = 10 over a batch of 4: shares 3, 3, 2, 2, so every step costs exactly
+    10 rollouts and MoPPS's posterior is updated with those trials."""
+    _reward_even_length(monkeypatch)
+    config = cached_smoke_config
+    config.steps, config.rollout_budget = 2, 10
+    config.selector = selector_config("mopps")
+    config.selector.model.decay = 1.0  # no forgetting: α + β − 2 is a prompt's total trials
+    saved = _record_saves(monkeypatch)
+    train(config, str(tmp_path), log=_quiet)
+    assert [r["rollouts"] for r in _read_jsonl(tmp_path / "metrics.jsonl")] == [10, 20]
+    model = saved[2]["selector"]["model"]
+    trials = np.asarray(model["alpha"]) + np.asarray(model["beta"]) - 2
+    assert trials.sum() == 20 and set(trials[trials > 0].tolist()) <= {2, 3, 4, 5, 6}
+
+
 def test_workdir_with_other_config_is_refused(resume_runs):
     """Rerunning a workdir with a different config fails before touching its logs."""
     config = _countdown_smoke(resume_runs["config"].base.cache_dir, steps=5)
@@ -337,6 +354,9 @@ def _assert_clean_failure(result, problem):
         (["--config=configs/countdown.py:smoke", "--config.batch_size=100000"], "batch_size"),
         (["--config=configs/countdown.py:smoke", "--config.rl.lrr=1e-3"], "lrr"),
         (["--config=configs/countdown.py:smok"], "smok"),
+        (["--config=configs/countdown.py:smoke", "--config.rollout_budget=5"], "rollout_budget"),
+        (["--config=configs/countdown.py:smoke", "--config.parallel.devices=64"], "devices"),
+        (["--config=configs/countdown.py:smoke", "--config.parallel.params=fsdp"], "params"),
     ],
     ids=[
         "unknown-selector",
@@ -344,6 +364,9 @@ def _assert_clean_failure(result, problem):
         "batch-over-pool",
         "config-key-typo",
         "unknown-config-arg",
+        "budget-under-2-per-prompt",
+        "more-devices-than-visible",
+        "unknown-param-layout",
     ],
 )
 def test_cli_bad_input(config_args, problem, shared_base_cache, tmp_path_factory):

@@ -2,8 +2,9 @@
 
 A selector is code over explicit state: `init` makes the state (a pytree of arrays,
 checkpointed with the run), `select` returns B distinct pool indices (and, when it has a
-difficulty model, the success rate it predicted for each, before any rollout), `update`
-folds in the observed (indices, successes, trials). Selectors that must look at the
+difficulty model, the success rate it predicted for each, before any rollout; when it
+allocates, each prompt's rollout budget, adding up to `rollout_budget`), `update` folds in
+the observed (indices, successes, trials). Selectors that must look at the
 policy (Dynamic Sampling) call `rollout_fn`; the rollouts they return are used for the
 update, and every rollout they generate is counted in the run's cost.
 """
@@ -19,7 +20,8 @@ from gps.registry import Registry
 from gps.selectors import settings
 
 State = Any  # a pytree of arrays
-RolloutFn = Callable[[np.ndarray, Any], Any]  # (pool indices, key) -> gps.rollout.Rollouts
+# (pool indices, key[, rollouts per prompt: n by default]) -> gps.rollout.Rollouts
+RolloutFn = Callable[..., Any]
 
 SELECTORS = Registry("selector")
 
@@ -28,6 +30,7 @@ SELECTORS = Registry("selector")
 class Selection:
     indices: np.ndarray  # [B] distinct pool indices
     predictions: np.ndarray | None = None  # [B] predicted success rates; None without a model
+    budgets: np.ndarray | None = None  # [B] rollouts per chosen prompt; None: the run's default
     rollouts: Any = None  # Rollouts of `indices` when the selector already generated them
     extra_rollouts: int = 0  # rollouts generated while selecting and not used for the update
     rollout_s: float = 0.0  # seconds spent inside rollout_fn while selecting (DS's rounds)
@@ -52,7 +55,9 @@ class Selector(abc.ABC):
     defaults: dict = {}  # the keys of its config block besides `name` (see presets.py)
     needs_rollouts = False  # whether `select` calls rollout_fn (only the project's trainer has one)
 
-    def __init__(self, config, pool: Pool, *, batch_size: int, n_rollouts: int):
+    def __init__(
+        self, config, pool: Pool, *, batch_size: int, n_rollouts: int, rollout_budget: int = 0
+    ):
         self.check_config(config)
         if batch_size > pool.size:
             raise ConfigError(
@@ -62,6 +67,8 @@ class Selector(abc.ABC):
         self.pool = pool
         self.batch_size = batch_size
         self.n_rollouts = n_rollouts
+        # Rollouts per step that `budgets` must add up to (0: batch_size × n_rollouts).
+        self.rollout_budget = rollout_budget or batch_size * n_rollouts
 
     @classmethod
     def check_config(cls, config) -> None:
@@ -89,6 +96,7 @@ class Selector(abc.ABC):
         return None
 
 
-def make_selector(config, pool: Pool, *, batch_size: int, n_rollouts: int) -> Selector:
-    """Builds the selector named by `config.name`; unknown names list the known ones."""
-    return SELECTORS.get(config.name)(config, pool, batch_size=batch_size, n_rollouts=n_rollouts)
+def make_selector(config, pool: Pool, **sizes) -> Selector:
+    """Builds the selector named by `config.name` (`sizes`: batch_size, n_rollouts and
+    optionally rollout_budget); unknown names list the known ones."""
+    return SELECTORS.get(config.name)(config, pool, **sizes)
