@@ -274,8 +274,13 @@ def run_diagnostics(run: Run) -> dict[str, float | None]:
     return {
         "effective_ratio": mean_present([m["effective_ratio"] for m in run.metrics]),
         "pred_spearman": mean_present([m.get("pred_spearman") for m in run.metrics]),
+        # Against rates from eval.k samples only (a 0/1 outcome per prompt attenuates ρ).
         "eval_pred_spearman": mean_present(
-            [e.get("eval_pred_spearman") for e in run.evals if e["step"] > 0]
+            [
+                e.get("eval_pred_spearman")
+                for e in run.evals
+                if e["step"] > 0 and e.get("eval_k", run.k) == run.k
+            ]
         ),
         "selector_overhead": overhead,
     }
@@ -296,7 +301,7 @@ def sparse_eval_note(methods: dict[str, list[Run]]) -> str:
     """A sentence when evaluations between the first and the last took fewer samples per
     prompt (eval.jsonl `eval_k`)."""
     runs = [r for rs in methods.values() for r in rs]
-    ks = sorted({e["eval_k"] for r in runs for e in r.evals[1:-1] if "eval_k" in e})
+    ks = sorted({e["eval_k"] for r in runs for e in r.evals[1:-1] if e.get("eval_k", r.k) < r.k})
     if not ks:
         return ""
     return (

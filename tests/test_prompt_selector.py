@@ -62,8 +62,9 @@ def test_save_and_load_continue_exactly(tmp_path):
         _observe(a, a.select(), rng_a)
         _observe(b, b.select(), rng_b)
     b.save(str(tmp_path / "sel"))
-    b.save(str(tmp_path / "sel"))  # saving again replaces the earlier save
-    assert sorted(os.listdir(tmp_path / "sel")) == ["selector.json", "state-2-2"]
+    b.save(str(tmp_path / "sel"))  # saving again replaces the earlier save, in a new folder
+    names = sorted(os.listdir(tmp_path / "sel"))
+    assert len(names) == 2 and names[0] == "selector.json" and names[1].startswith("state-")
     b = PromptSelector.load(str(tmp_path / "sel"), embeddings=_embeddings())
     for _ in range(2):
         batch = a.select()
@@ -77,6 +78,8 @@ def test_load_refuses_another_pool_or_nothing(tmp_path):
     _gps().save(str(tmp_path / "sel"))
     with pytest.raises(ConfigError, match="saved over 64 prompts; this pool has 32"):
         PromptSelector.load(str(tmp_path / "sel"), embeddings=_embeddings(size=32))
+    with pytest.raises(ConfigError, match="other prompts"):  # same size, other prompts
+        PromptSelector.load(str(tmp_path / "sel"), embeddings=_embeddings(seed=1))
     with pytest.raises(CheckpointError, match="no saved selector"):
         PromptSelector.load(str(tmp_path / "nothing"), embeddings=_embeddings())
 
@@ -118,10 +121,25 @@ def test_padding_is_invisible_to_gps_history_and_window():
     )
 
 
-def test_more_observed_prompts_than_the_batch_are_split():
-    selector = PromptSelector(config="mopps", batch_size=B, n_rollouts=N, embeddings=_embeddings())
-    selector.update(np.arange(20), np.ones(20), np.full(20, 2))
-    np.testing.assert_allclose(np.asarray(selector.state["model"]["alpha"])[:21], [2] * 20 + [1])
+def test_more_observed_prompts_than_the_batch_are_split_evenly():
+    """20 prompts with B = 8: three near-equal batches (7, 7, 6), in pool order whatever the
+    order they were reported in."""
+    selector = _gps()
+    reported = np.random.default_rng(0).permutation(64)[:20]
+    selector.update(reported, np.ones(20), np.full(20, 2))
+    order = np.sort(reported)
+    replay = {k: np.asarray(v) for k, v in selector.state["model"]["replay"].items()}
+    rows = [r[t > 0].tolist() for r, t in zip(replay["indices"][-3:], replay["trials"][-3:])]
+    assert rows == [order[:7].tolist(), order[7:14].tolist(), order[14:].tolist()]
+
+
+def test_an_empty_update_changes_nothing():
+    selector = _gps()
+    _observe(selector, selector.select(), np.random.default_rng(0))
+    before = jax.tree.map(np.asarray, selector.state)
+    selector.update([], [], [])
+    selector.update([3, 4], [0, 0], [0, 0])  # prompts with no rollouts observed
+    assert _same_state(before, selector.state) and selector.updates == 1
 
 
 @pytest.mark.parametrize(

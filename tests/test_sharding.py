@@ -18,7 +18,8 @@ import json, os, sys
 sys.path[:0] = [{root!r}, os.path.join({root!r}, "tests")]
 from conftest import load_config
 from gps.tasks import Countdown
-from gps.trainer import train
+from gps.trainer import load_run, train
+import jax
 Countdown.verify = lambda self, problem, completion: float(len(completion) % 2 == 0)
 for name, devices, params in (("one", 1, "replicated"), ("four", 4, "replicated"),
                               ("four-sharded", 4, "sharded")):
@@ -26,7 +27,11 @@ for name, devices, params in (("one", 1, "replicated"), ("four", 4, "replicated"
     config.base.cache_dir = os.path.join({tmp!r}, "base")
     config.selector.embedding.cache_dir = os.path.join({tmp!r}, "embeddings")
     config.parallel.devices, config.parallel.params = devices, params
-    train(config, os.path.join({tmp!r}, name), log=lambda line: line.startswith("policy") and print(line))
+    workdir = os.path.join({tmp!r}, name)
+    train(config, workdir, log=lambda line: line.startswith("policy") and print(line))
+    params = jax.tree.leaves(load_run(workdir, log=lambda *a: None).params)  # restored
+    devices = {{len(x.sharding.device_set) for x in params}}
+    print("restored", name, devices, all(x.sharding.is_fully_replicated for x in params))
 """
 
 
@@ -53,8 +58,16 @@ def runs(tmp_path_factory):
         capture_output=True,
         text=True,
     ).stdout
-    devices = [line.split(" on ")[1].split()[0] for line in out.splitlines()]
+    lines = out.splitlines()
+    devices = [line.split(" on ")[1].split()[0] for line in lines if line.startswith("policy")]
     assert devices == ["1", "4", "4"], out
+    # Checkpoints restore onto the mesh: replicated over 4 devices, or split across them.
+    restored = [line for line in lines if line.startswith("restored")]
+    assert restored == [
+        "restored one {1} True",
+        "restored four {4} True",
+        "restored four-sharded {4} False",
+    ], out
     logs = {}
     for name in ("one", "four", "four-sharded"):
         for log in ("metrics", "eval"):

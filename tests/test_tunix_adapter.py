@@ -14,15 +14,8 @@ import pytest
 pytest.importorskip("tunix")
 
 from conftest import ROOT  # noqa: E402
-from gps.selectors import selector_config  # noqa: E402
 
 B, G, POOL = 2, 2, 12
-
-
-def _small_gps():
-    config = selector_config("gps")
-    config.model.update(hidden=16, z_dim=4, encoder_layers=1, samples=2, replay=2)
-    return config
 
 
 # --- a complete tiny GRPO run in tunix ---------------------------------------------------------

@@ -8,6 +8,7 @@ and each step's `DataProto` is made as `RayPPOTrainer.fit` makes it (from_single
 repeat(n, interleave=True), token_level_scores, a reorder as `_balance_batch`'s).
 """
 
+import json
 import os
 import uuid
 
@@ -181,10 +182,13 @@ def _rollouts_like(batch, order):
     return out
 
 
-@pytest.mark.parametrize("selector", ["gps", "mopps"])
-def test_resume_from_verl_checkpoint_continues_as_uninterrupted(parquet, tmp_path, selector):
-    """Save at step 3 (before its update, as verl), run on to step 5 and 'crash'; a new
-    process loads data.pt: steps 4..7 (across the epoch boundary) equal an uninterrupted run."""
+@pytest.mark.parametrize("selector, save_at", [("gps", 3), ("mopps", 3), ("mopps", 5)])
+def test_resume_from_verl_checkpoint_continues_as_uninterrupted(
+    parquet, tmp_path, selector, save_at
+):
+    """Save at step `save_at` (before its update, as verl; 5 is a pass's last batch), run on
+    two steps and 'crash'; a new process loads data.pt: the steps after the save, up to 7
+    (across the pass boundary), equal an uninterrupted run."""
     block = _gps_block(tmp_path) if selector == "gps" else selector_config("mopps").to_dict()
     loader, sampler = _loader(parquet, _data_config(tmp_path / "a", selector=block))
     reference = _train(loader, sampler, steps=7)
@@ -192,13 +196,22 @@ def test_resume_from_verl_checkpoint_continues_as_uninterrupted(parquet, tmp_pat
     data_pt = str(tmp_path / "data.pt")
     config = _data_config(tmp_path / "b", selector=block)
     loader, sampler = _loader(parquet, config)
-    crashed = _train(loader, sampler, steps=5, save_at=3, save_to=data_pt)
-    assert crashed == reference[:5]
+    crashed = _train(loader, sampler, steps=save_at + 2, save_at=save_at, save_to=data_pt)
+    assert crashed == reference[: save_at + 2]
 
     loader, sampler = _loader(parquet, config)  # the resumed process
     loader.load_state_dict(torch.load(data_pt, weights_only=False))
-    resumed = _train(loader, sampler, steps=7, first=4)
-    assert resumed == reference[3:7]
+    resumed = _train(loader, sampler, steps=7, first=save_at + 1)
+    assert resumed == reference[save_at:7]
+
+
+def test_a_fresh_run_starts_a_fresh_journal(parquet, tmp_path):
+    """An earlier run's journal in the same folder is not replayed into a new run's."""
+    config = _data_config(tmp_path, selector=selector_config("mopps").to_dict())
+    _train(*_loader(parquet, config), steps=3)
+    _train(*_loader(parquet, config), steps=1)
+    with open(os.path.join(config.sampler.journal_dir, "verl_sampler_journal.jsonl")) as f:
+        assert [json.loads(line)["batch"] for line in f] == [1]
 
 
 def test_resume_without_journal_warns_and_still_runs(parquet, tmp_path, caplog):

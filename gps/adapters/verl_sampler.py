@@ -82,6 +82,7 @@ class SelectorSampler(AbstractCurriculumSampler):
         self._offset = 0
         self._epoch_batches = 0  # batches drawn in this pass (verl's epoch)
         self._updated = 0  # the batch (selections count) whose outcomes came in last
+        self._resumed = False  # else the journal belongs to an earlier run: started afresh
 
     def __len__(self) -> int:
         return self.selector.pool_size
@@ -109,7 +110,9 @@ class SelectorSampler(AbstractCurriculumSampler):
             os.makedirs(os.path.dirname(self.journal), exist_ok=True)
             entry = {"batch": self._updated, "indices": indices.tolist()}
             entry.update(successes=successes.tolist(), trials=trials.tolist())
-            with open(self.journal, "a") as f:
+            mode = "a" if self._resumed else "w"  # a fresh run does not read an old journal
+            self._resumed = True
+            with open(self.journal, mode) as f:
                 f.write(json.dumps(entry) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
@@ -161,7 +164,10 @@ class SelectorSampler(AbstractCurriculumSampler):
         self.selector.load_state_dict(state["selector"])
         self._batch = np.asarray(state["batch"], np.int64)
         self._offset, self._epoch_batches = state["offset"], state["epoch_batches"]
+        if self._offset == len(self._batch) and self._epoch_batches == len(self) // self.batch_size:
+            self._epoch_batches = 0  # saved at a pass's last batch: verl resumes with the next
         self._updated = state["updated"]
+        self._resumed = True
         self._replay()
 
     def _replay(self) -> None:
@@ -179,7 +185,7 @@ class SelectorSampler(AbstractCurriculumSampler):
             os.replace(self.journal + ".tmp", self.journal)
         if self._updated == pending:
             return
-        replay = [e for e in kept if e["batch"] == pending]
+        replay = [e for e in kept if e["batch"] == pending][-1:]
         for e in replay:
             self.selector.update(e["indices"], e["successes"], e["trials"])
             self._updated = pending

@@ -1,6 +1,11 @@
 """Prompt selectors behind one interface; importing a module registers what it defines."""
 
-from gps.selectors import dynamic, gps_predictor, predictive  # noqa: F401  (registration)
+from gps.selectors import (  # noqa: F401  (registration)
+    dynamic,
+    gps_predictor,
+    posterior_acquisitions,
+    predictive,
+)
 from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs
 from gps.selectors.base import SELECTORS, Pool, Selection, Selector, make_selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel

@@ -33,6 +33,8 @@ class AcquisitionInputs(NamedTuple):
     embeddings: jax.Array | None  # [C, D] unit-norm candidate embeddings
     history: jax.Array | None  # [H, D] embeddings of the prompts selected in recent steps
     history_mask: jax.Array | None  # [H] which history rows hold a prompt
+    posterior: tuple | None = None  # ([C] α, [C] β) of a Beta success-rate posterior
+    n_rollouts: int = 0  # rollouts a chosen prompt gets (K, G of the field's scores)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,18 @@ def needs_predictions(inputs: AcquisitionInputs, name: str) -> jax.Array:
     if inputs.predictions is None:
         raise ConfigError(f"acquisition {name!r} needs a difficulty model (selector.model.name)")
     return inputs.predictions
+
+
+def needs_posterior(inputs: AcquisitionInputs, name: str) -> tuple:
+    if inputs.posterior is None:
+        raise ConfigError(f"acquisition {name!r} needs a Beta posterior (selector model 'beta')")
+    return inputs.posterior
+
+
+def sample_proportional(key, log_weights: jax.Array, k: int) -> jax.Array:
+    """k distinct positions drawn one after another with probability ∝ weight among those
+    left (Gumbel-top-k: the top k of log w + Gumbel noise)."""
+    return jax.lax.top_k(log_weights + jax.random.gumbel(key, log_weights.shape), k)[1]
 
 
 def random_subset(key, n: int, k: int) -> jax.Array:

@@ -11,6 +11,8 @@ update, and every rollout they generate is counted in the run's cost.
 
 import abc
 import dataclasses
+import hashlib
+import json
 from typing import Any, Callable
 
 import numpy as np
@@ -49,6 +51,14 @@ class Pool:
     @property
     def size(self) -> int:
         return len(self.texts) if self.embeddings is None else len(self.embeddings)
+
+    def digest(self) -> dict:
+        """What identifies the pool in a saved state: its size and a hash of its prompts."""
+        if self.embeddings is not None:
+            content = np.ascontiguousarray(self.embeddings, np.float32).tobytes()
+        else:
+            content = json.dumps(list(self.texts)).encode()
+        return {"size": self.size, "digest": hashlib.sha256(content).hexdigest()[:16]}
 
 
 class Selector(abc.ABC):

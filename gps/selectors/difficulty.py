@@ -41,6 +41,10 @@ class DifficultyModel:
     def predict_unseen(self, state, key, embeddings):
         return None
 
+    def posterior(self, state, candidates):
+        """([C] α, [C] β) of a Beta posterior over each candidate's success rate, or None."""
+        return None
+
     def update(self, state, indices, successes, trials):
         return state
 
@@ -73,7 +77,10 @@ class BetaPosterior(DifficultyModel):
         }
 
     def predict(self, state, key, candidates, embeddings):
-        return dist.Beta(state["alpha"][candidates], state["beta"][candidates]).sample(key)
+        return dist.Beta(*self.posterior(state, candidates)).sample(key)
+
+    def posterior(self, state, candidates):
+        return state["alpha"][candidates], state["beta"][candidates]
 
     def update(self, state, indices, successes, trials):
         decay, cfg = self.cfg.decay, self.cfg

@@ -10,6 +10,7 @@ apart, and centring makes cosine distance reflect what differs between prompts.
 
 import functools
 import hashlib
+import json
 import os
 
 import numpy as np
@@ -58,7 +59,7 @@ def resolve_cache_dir(cache_dir: str) -> str:
 def cached_embed(texts, dim: int, cache_dir: str = "") -> np.ndarray:
     """`embed`, read from (or written atomically to) the cache when it holds these texts."""
     cache_dir = resolve_cache_dir(cache_dir)
-    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()[:16]
     path = os.path.join(cache_dir, f"wordllama-{dim}-{len(texts)}-{digest}.npy")
     if os.path.exists(path):
         return np.load(path)

@@ -257,7 +257,7 @@ class GenerativePredictor(DifficultyModel):
             "indices": push_row(state["replay"]["indices"], indices.astype(jnp.int32)),
             "successes": push_row(state["replay"]["successes"], successes.astype(jnp.float32)),
             "trials": push_row(state["replay"]["trials"], trials.astype(jnp.float32)),
-            "filled": push_row(state["replay"]["filled"], jnp.array(True)),
+            "filled": push_row(state["replay"]["filled"], (trials > 0).any()),
         }
         # Which prompts the set encoders read (only when B > ENCODER_SET): from the SVI's key.
         svi_key = jax.random.wrap_key_data(state["svi"]["rng"])

@@ -14,12 +14,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from gps.errors import ConfigError
+from gps.selectors import budgets, settings
 from gps.selectors import embeddings as embeddings_lib
-from gps.selectors import settings
 from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs, batch_terms, random_subset
 from gps.selectors.base import SELECTORS, Selection, Selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS, push_row
-from gps.selectors.presets import needs_embeddings
+from gps.selectors.presets import PRESETS, needs_embeddings
 
 
 class PredictiveSelector(Selector):
@@ -27,11 +28,14 @@ class PredictiveSelector(Selector):
     def check_config(cls, config):
         model = DIFFICULTY_MODELS.get(config.model.name)
         acquisition = ACQUISITIONS.get(config.acquisition.name)
-        blocks = {"candidates": 0, "model": {}, "acquisition": {}}
+        blocks = {"candidates": 0, "budget": "", "model": {}, "acquisition": {}}
         if needs_embeddings(config):
             blocks["embedding"] = {}
         settings.check_keys(config, "", f"selector {config.name!r}", blocks)
         settings.check(config, "", "candidates", lambda v: v >= 0, ">= 0")
+        settings.check(config, "", "budget", budgets.RULES.__contains__, f"in {budgets.RULES}")
+        if config.budget != "equal" and config.model.name == "none":
+            raise ConfigError(f"budget rule {config.budget!r} needs a difficulty model")
         part = f"difficulty model {config.model.name!r}"
         settings.check_keys(config.model, "model", part, model.defaults)
         model.check(config.model)
@@ -100,21 +104,35 @@ class PredictiveSelector(Selector):
                 history = self.embeddings[state["recent"]].reshape(-1, self.embeddings.shape[-1])
                 history_mask = state["recent_observed"].reshape(-1)
         predictions = self.model.predict(state["model"], k_predict, candidates, embeddings)
-        inputs = AcquisitionInputs(candidates, predictions, embeddings, history, history_mask)
+        posterior = self.model.posterior(state["model"], candidates)
+        inputs = AcquisitionInputs(
+            candidates, predictions, embeddings, history, history_mask, posterior, self.n_rollouts
+        )
         chosen = self._acquire(k_acquire, inputs, self.batch_size)
         indices = candidates[chosen]
         info = batch_terms(chosen, inputs, self.target)
+        # What a budget rule reads: the posterior mean where there is one, else the prediction.
+        if posterior is not None:
+            estimates = (posterior[0] / (posterior[0] + posterior[1]))[chosen]
+        else:
+            estimates = None if predictions is None else predictions[chosen]
         if self.window:  # share of the batch also selected in the last `window` batches
             seen = jnp.isin(indices, jnp.where(state["recent_observed"], state["recent"], -1))
             info["batch_overlap"] = seen.mean()
-        return indices, None if predictions is None else predictions[chosen], info
+        return indices, None if predictions is None else predictions[chosen], estimates, info
 
     def select(self, state, key, rollout_fn):
-        indices, predictions, info = self._select(state, key)
+        indices, predictions, estimates, info = self._select(state, key)
         if predictions is not None:
             predictions = np.asarray(predictions)
         info = {name: float(value) for name, value in info.items()}
-        return Selection(np.asarray(indices), predictions, info=info)
+        budget = None
+        if self.config.budget != "equal":
+            budget = budgets.allocate(
+                self.config.budget, np.asarray(estimates), self.rollout_budget
+            )
+            info["budget_max"] = float(budget.max())
+        return Selection(np.asarray(indices), predictions, budgets=budget, info=info)
 
     def _update_fn(self, state, indices, successes, trials):
         """Entries with no trials are padding (an engine observed fewer prompts than B): every
@@ -145,5 +163,5 @@ class PredictiveSelector(Selector):
         return None if out is None else np.asarray(out)
 
 
-for _name in ("uniform", "mopps", "gps"):
+for _name in PRESETS:
     SELECTORS.register(_name)(PredictiveSelector)

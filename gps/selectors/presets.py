@@ -1,12 +1,15 @@
 """Config blocks of the named selectors, built from the settings each part declares.
 
-A predictive selector's block holds `name`, `candidates`, `model` (the difficulty model's
-name and only the keys it reads), `acquisition` (likewise) and, when a part needs prompt
-embeddings, `embedding`. Parts are swapped with config-file arguments
+A predictive selector's block holds `name`, `candidates`, `budget` (the rule that sets each
+chosen prompt's rollouts: `budgets.py`), `model` (the difficulty model's name and only the
+keys it reads), `acquisition` (likewise) and, when a part needs prompt embeddings,
+`embedding`. Parts are swapped with config-file arguments
 (`configs/countdown.py:selector=mopps,acquisition=threshold`), which rebuild the blocks, not
 with `--config.selector.model.name=...`, which would leave the old part's keys behind (an
 error naming them).
 """
+
+import dataclasses
 
 import ml_collections
 
@@ -15,14 +18,34 @@ from gps.selectors.acquisition import ACQUISITIONS
 from gps.selectors.base import SELECTORS
 from gps.selectors.difficulty import DIFFICULTY_MODELS
 
-# name -> (candidates, difficulty model, acquisition); candidates: 0 = the whole pool,
-# k = k·B prompts drawn uniformly each step (MoPPS's ts_ratio).
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named selector's parts: candidates per step (0 = the whole pool, k = k·B drawn
+    uniformly, MoPPS's ts_ratio), difficulty model, acquisition and budget rule, with the
+    settings where the method's source differs from the parts' defaults."""
+
+    candidates: int
+    model: str
+    acquisition: str
+    budget: str = "equal"
+    model_settings: tuple = ()
+    acquisition_settings: tuple = ()
+
+
 PRESETS = {
-    "uniform": (0, "none", "uniform"),
-    "mopps": (8, "beta", "topk"),  # ts_ratio of the reference countdown scripts
+    "uniform": Preset(0, "none", "uniform"),
+    "mopps": Preset(8, "beta", "topk"),  # ts_ratio of the reference countdown scripts
     # Fresh random candidates each step, as MoPPS: over the whole pool the greedy picks the
     # same prompts step after step and the policy memorises them (measured, results/selectors).
-    "gps": (8, "gps", "diverse"),
+    "gps": Preset(8, "gps", "diverse"),
+    # The field (method.md §2.5): INSIGHT keeps the whole history (λ = 1).
+    "insight": Preset(16, "beta", "insight", model_settings=(("decay", 1.0),)),
+    "mapp": Preset(8, "beta", "mapp"),
+    "cures": Preset(8, "beta", "cures", "proportional", model_settings=(("decay", 1.0),)),
+    "knapsack": Preset(1, "beta", "uniform", "knapsack"),
+    # The project's own: GPS's predictions, for prompts never rolled out too, set the budgets.
+    "gps-alloc": Preset(8, "gps", "diverse", "knapsack"),
 }
 # cache_dir "": the user's cache (embeddings.resolve_cache_dir)
 EMBEDDING = {"name": "wordllama", "dim": 256, "cache_dir": ""}
@@ -53,12 +76,17 @@ def selector_config(name: str, model: str = "", acquisition: str = "") -> ml_col
         if model or acquisition:
             raise ConfigError(f"selector {name!r} is not made of a model and an acquisition")
         return ml_collections.ConfigDict({"name": name, **selector.defaults})
-    candidates, preset_model, preset_acquisition = PRESETS[name]
+    preset = PRESETS[name]
     c = ml_collections.ConfigDict()
     c.name = name
-    c.candidates = candidates
-    c.model = part_block("model", model or preset_model)
-    c.acquisition = part_block("acquisition", acquisition or preset_acquisition)
+    c.candidates = preset.candidates
+    c.budget = preset.budget
+    c.model = part_block("model", model or preset.model)
+    if c.model.name == preset.model:  # the method's own settings of its own part
+        c.model.update(dict(preset.model_settings))
+    c.acquisition = part_block("acquisition", acquisition or preset.acquisition)
+    if c.acquisition.name == preset.acquisition:
+        c.acquisition.update(dict(preset.acquisition_settings))
     if needs_embeddings(c):
         c.embedding = ml_collections.ConfigDict(EMBEDDING)
     return c
@@ -84,15 +112,19 @@ def method_label(selector: dict) -> str | None:
     preset (`gps (acquisition.diversity=0)`, `mopps (acquisition=threshold)`); None when the
     block is not in today's layout (runs made by older code)."""
     c = ml_collections.ConfigDict(selector)
+    if c.name in PRESETS and "budget" not in c:  # made before budget rules: equal shares
+        c.budget = "equal"
     try:
         check_selector_config(c)
     except (ConfigError, KeyError, AttributeError):  # an older layout, or missing parts
         return None
     changed = []
     if c.name in PRESETS:
-        _, model, acquisition = PRESETS[c.name]
-        changed += [f"model={c.model.name}"] * (c.model.name != model)
-        changed += [f"acquisition={c.acquisition.name}"] * (c.acquisition.name != acquisition)
+        preset = PRESETS[c.name]
+        changed += [f"model={c.model.name}"] * (c.model.name != preset.model)
+        changed += [f"acquisition={c.acquisition.name}"] * (
+            c.acquisition.name != preset.acquisition
+        )
         preset = _leaves(selector_config(c.name, c.model.name, c.acquisition.name))
     else:
         preset = _leaves(selector_config(c.name))

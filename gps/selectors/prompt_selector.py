@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Sequence
 
 import jax
@@ -79,7 +80,13 @@ class PromptSelector:
     def _on_device(self):
         if self.device is None:
             return contextlib.nullcontext()
-        return jax.default_device(jax.devices(self.device)[0])
+        try:
+            return jax.default_device(jax.devices(self.device)[0])
+        except RuntimeError:  # e.g. JAX_PLATFORMS leaves the CPU out
+            raise ConfigError(
+                f"device {self.device!r} is not available to JAX here; pass device=None for "
+                "JAX's default device"
+            ) from None
 
     @property
     def pool_size(self) -> int:
@@ -95,16 +102,20 @@ class PromptSelector:
         return np.asarray(selection.indices)
 
     def update(self, indices, successes, trials) -> None:
-        """Folds in observed outcomes: per prompt (pool index) its successes out of trials."""
+        """Folds in observed outcomes: per prompt (pool index) its successes out of trials.
+        Nothing observed (no trials) changes nothing. More than B prompts are folded in as
+        ⌈n/B⌉ consecutive near-equal batches in pool-index order (GPS's history then holds
+        them as consecutive steps)."""
         indices, successes, trials = _aggregate(indices, successes, trials, self.pool_size)
+        observed = trials > 0
+        indices, successes, trials = indices[observed], successes[observed], trials[observed]
+        if not len(indices):
+            return
         b = self.batch_size
         with self._on_device():
-            for start in range(0, max(len(indices), 1), b):
-                part = slice(start, start + b)
-                observed = (indices[part], successes[part], trials[part])
-                self.state = self._selector.update(
-                    self.state, *_padded(*observed, b, self.pool_size)
-                )
+            for part in np.array_split(np.arange(len(indices)), -(-len(indices) // b)):
+                batch = _padded(indices[part], successes[part], trials[part], b, self.pool_size)
+                self.state = self._selector.update(self.state, *batch)
         self.updates += 1
 
     def predict(self, texts: Sequence[str] | None = None, embeddings=None) -> np.ndarray | None:
@@ -117,22 +128,31 @@ class PromptSelector:
             return self._selector.predict_unseen(self.state, key, list(texts or ()))
 
     # --- persistence --------------------------------------------------------------------------
+    def _check_pool(self, saved: dict, where: str) -> None:
+        """The saved state's pool is this one: same size and the same prompts, in order."""
+        if saved["size"] != self.pool_size:
+            raise ConfigError(
+                f"the selector in {where} was saved over {saved['size']} prompts; "
+                f"this pool has {self.pool_size}"
+            )
+        if saved["digest"] != self.pool.digest()["digest"]:
+            raise ConfigError(
+                f"the selector in {where} was saved over other prompts (or another order) "
+                "than this pool's"
+            )
+
     def state_dict(self) -> dict:
         """The state as host (numpy) arrays and counters, for an engine's own checkpoint."""
         return {
             "state": jax.device_get(self.state),
             "selections": self.selections,
             "updates": self.updates,
-            "pool_size": self.pool_size,
+            "pool": self.pool.digest(),
         }
 
     def load_state_dict(self, saved: dict) -> None:
         """Continues from `state_dict()`'s output (over the same pool)."""
-        if saved["pool_size"] != self.pool_size:
-            raise ConfigError(
-                f"the selector was saved over {saved['pool_size']} prompts; "
-                f"this pool has {self.pool_size}"
-            )
+        self._check_pool(saved["pool"], "state_dict")
         with self._on_device():
             self.state = jax.tree.map(lambda _, x: jax.numpy.asarray(x), self.state, saved["state"])
         self.selections, self.updates = saved["selections"], saved["updates"]
@@ -145,14 +165,14 @@ class PromptSelector:
             "batch_size": self.batch_size,
             "n_rollouts": self.n_rollouts,
             "seed": self.seed,
-            "pool_size": self.pool_size,
+            "pool": self.pool.digest(),
             "selections": self.selections,
             "updates": self.updates,
         }
         # A fresh state folder, then the JSON that names it (atomic), then the old folders go:
         # a save killed at any point leaves the previous save readable.
-        meta["state"] = f"{_STATE}-{self.selections}-{self.updates}"
-        checkpoint.save_tree(os.path.join(path, meta["state"]), self.state, overwrite=True)
+        meta["state"] = f"{_STATE}-{uuid.uuid4().hex[:12]}"
+        checkpoint.save_tree(os.path.join(path, meta["state"]), self.state)
         tmp = os.path.join(path, f"{_META}.tmp")
         with open(tmp, "w") as f:
             json.dump(meta, f, indent=1)
@@ -185,11 +205,7 @@ class PromptSelector:
             embeddings=embeddings,
             device=device,
         )
-        if selector.pool_size != meta["pool_size"]:
-            raise ConfigError(
-                f"the selector at {path} was saved over {meta['pool_size']} prompts; "
-                f"this pool has {selector.pool_size}"
-            )
+        selector._check_pool(meta["pool"], path)
         with selector._on_device():
             selector.state = checkpoint.restore_tree(
                 os.path.join(path, meta["state"]), selector.state
@@ -215,8 +231,8 @@ def _aggregate(indices, successes, trials, pool_size: int):
         )
     if np.any(successes < 0) or np.any(successes > trials):
         raise ValueError("successes must be in [0, trials]")
-    unique, inverse = np.unique(indices, return_inverse=True)
-    return (
+    unique, inverse = np.unique(indices, return_inverse=True)  # in pool order: the state
+    return (  # does not depend on the order an engine reports its rollouts in
         unique,
         np.bincount(inverse, successes, len(unique)),
         np.bincount(inverse, trials, len(unique)),
