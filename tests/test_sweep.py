@@ -93,7 +93,8 @@ def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
             recorded = json.load(f)
         assert _as_committed(json.loads(config.to_json()), recorded) == recorded, committed
         checked += 1
-    assert checked >= 30
+    committed_runs = [p for p, _, files in os.walk(root) if "config.json" in files]
+    assert checked == len(committed_runs) > 0  # every committed run is one the sweep builds
 
 
 def test_every_sweep_file_expands(tmp_path):
