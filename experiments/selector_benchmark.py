@@ -33,13 +33,11 @@ N_ROLLOUTS, DIM = 8, 256
 
 
 def _stand_in_rollouts(rng):
-    def rollout_fn(indices, key):
-        rewards = (rng.uniform(size=(len(indices), N_ROLLOUTS)) < 0.3).astype(np.float32)
-        rows = len(indices) * N_ROLLOUTS
-        samples = Samples(*(np.zeros((rows, 1), np.float32) for _ in range(3)))
-        return Rollouts(
-            samples, rewards.reshape(-1), np.full(len(indices), N_ROLLOUTS), [""] * rows
-        )
+    def rollout_fn(indices, key, counts=None):
+        counts = np.full(len(indices), N_ROLLOUTS) if counts is None else np.asarray(counts)
+        rewards = (rng.uniform(size=int(counts.sum())) < 0.3).astype(np.float32)
+        samples = Samples(*(np.zeros((len(rewards), 1), np.float32) for _ in range(3)))
+        return Rollouts(samples, rewards, counts, [""] * len(rewards))
 
     return rollout_fn
 

@@ -133,3 +133,25 @@ def take_prompts(parts: list[Rollouts], prompts: np.ndarray) -> Rollouts:
         sample_s=sum(p.sample_s for p in parts),
         verify_s=sum(p.verify_s for p in parts),
     )
+
+
+def join_groups(first: Rollouts, second: Rollouts) -> Rollouts:
+    """Per problem, `first`'s rollouts then `second`'s (the same problems, in order)."""
+    starts = [np.concatenate([[0], np.cumsum(r.counts)[:-1]]) for r in (first, second)]
+    offset = len(first.rewards)  # rows of `second` follow `first`'s in the concatenation
+    rows = np.concatenate(
+        [
+            np.concatenate([np.arange(a, a + m), offset + np.arange(c, c + k)])
+            for a, m, c, k in zip(starts[0], first.counts, starts[1], second.counts)
+        ]
+    )
+    samples = Samples(*(np.concatenate(xs)[rows] for xs in zip(first.samples, second.samples)))
+    completions = first.completions + second.completions
+    return Rollouts(
+        samples,
+        np.concatenate([first.rewards, second.rewards])[rows],
+        first.counts + second.counts,
+        [completions[r] for r in rows],
+        sample_s=first.sample_s + second.sample_s,
+        verify_s=first.verify_s + second.verify_s,
+    )

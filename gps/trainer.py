@@ -172,7 +172,7 @@ class Trainer:
         config = setup.config
         selector = make_selector(
             config.selector,
-            Pool(tuple(p.text for p in setup.pool)),
+            Pool(tuple(p.text for p in setup.pool), groups=tuple(p.family for p in setup.pool)),
             batch_size=config.batch_size,
             n_rollouts=config.n_rollouts,
             rollout_budget=config.rollout_budget,
@@ -252,9 +252,8 @@ class Trainer:
             raise FloatingPointError(f"non-finite GRPO loss at step {step + 1}")
         updated_at = time.time()
         successes, trials = rollouts.successes, rollouts.counts
-        selector_state = self.selector.update(
-            state["selector"], selection.indices, successes, trials
-        )
+        observed = selection.observed or (selection.indices, successes, trials)
+        selector_state = self.selector.update(state["selector"], *observed)
         jax.block_until_ready(selector_state)
         selector_s += time.time() - updated_at
         step_s = time.time() - start

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from gps.selectors import ACQUISITIONS, AcquisitionInputs, Pool, make_selector, selector_config
-from gps.selectors import beta_scores, budgets
+from gps.errors import ConfigError
+from gps.selectors import beta_scores, budgets, dump
 
 
 def test_beta_entropy_and_information_gain_by_hand():
@@ -154,3 +155,35 @@ def test_knapsack_selector_budgets_follow_the_posterior_means():
     expected = budgets.knapsack(mean[selection.indices], 60)
     np.testing.assert_array_equal(selection.budgets, expected)
     assert selection.budgets.sum() == 60 and len(set(selection.budgets.tolist())) > 1
+
+
+def test_dump_advantages_and_ucb_by_hand():
+    sigma = math.sqrt(0.25 * 0.75)  # 1 success of 4
+    np.testing.assert_allclose(
+        dump.rollout_abs_advantages(1, 4), [0.75 / sigma] + [0.25 / sigma] * 3
+    )
+    np.testing.assert_array_equal(dump.rollout_abs_advantages(4, 4), 0.0)
+    expected = [0.5 + math.sqrt(2 * math.log(5) / 4), 0.2 + math.sqrt(2 * math.log(5) / 2)]
+    np.testing.assert_allclose(dump.ucb([0.5, 0.2], [3, 1]), expected)
+
+
+def test_dump_draws_from_the_better_family_and_keeps_a_window():
+    """Family "a" has informative rollouts, "b" all-wrong ones: after some steps the batch
+    comes mostly from "a"; a family with too few prompts passes its slots on; the window
+    holds the last `window` values only."""
+    groups = ("a",) * 30 + ("b",) * 30 + ("c",) * 2
+    selector = make_selector(
+        selector_config("dump"), Pool(("",) * 62, groups=groups), batch_size=8, n_rollouts=4
+    )
+    state = selector.init(jax.random.key(0))
+    for step in range(40):
+        picks = selector.select(state, jax.random.key(step), None).indices
+        assert len(set(picks.tolist())) == 8
+        successes = np.where(picks < 30, 2, 0)
+        state = selector.update(state, picks, successes, np.full(8, 4))
+    from_a = [np.mean(selector.select(state, jax.random.key(100 + k), None).indices < 30)
+              for k in range(20)]  # fmt: skip
+    assert np.mean(from_a) > 0.7
+    assert state["filled"].max() <= 300 and state["pulls"].sum() == 40 * 8
+    with pytest.raises(ConfigError, match="group"):
+        make_selector(selector_config("dump"), Pool(("",) * 10), batch_size=2, n_rollouts=4)

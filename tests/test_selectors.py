@@ -30,6 +30,7 @@ from gps.selectors import (
 )
 from gps.selectors import acquisition as acquisition_lib
 from gps.selectors.diagnostics import spearman
+from gps.selectors.dynamic import greso_skip_probability
 from gps.selectors.presets import part_block
 from gps.registry import Registry
 
@@ -414,19 +415,67 @@ def test_duplicate_registration_raises():
 
 
 def _fake_rollout_fn(rates, calls):
-    """Rollouts whose success counts are fixed per prompt (0, n or mixed), without a policy."""
+    """Rollouts whose success counts are fixed per prompt (0, n or mixed), without a policy;
+    `calls` gets the number of rollouts of each call."""
 
-    def rollout_fn(indices, key):
-        calls.append(len(indices))
-        successes = rates[indices]
-        rewards = (np.arange(N_ROLLOUTS)[None] < successes[:, None]).astype(np.float32)
-        rows = len(indices) * N_ROLLOUTS
+    def rollout_fn(indices, key, counts=None):
+        """c rollouts of a prompt with s successes of n: the first s·c/n succeed."""
+        counts = np.full(len(indices), N_ROLLOUTS) if counts is None else np.asarray(counts)
+        calls.append(int(counts.sum()))
+        rewards = np.concatenate(
+            [np.arange(c) < rates[i] * c / N_ROLLOUTS for i, c in zip(indices, counts)]
+        ).astype(np.float32)
+        rows = len(rewards)
         samples = Samples(*(np.zeros((rows, 3), np.float32) for _ in range(3)))
-        return Rollouts(
-            samples, rewards.reshape(-1), np.full(len(indices), N_ROLLOUTS), [""] * rows
-        )
+        return Rollouts(samples, rewards, counts, [""] * rows)
 
     return rollout_fn
+
+
+def test_balanced_keeps_the_band_and_counts_every_rollout():
+    """Band [0.25, 0.75] of n = 8: s = 3 and 4 are kept; 0, 1 and 8 are not."""
+    rng = np.random.default_rng(0)
+    successes = rng.choice([0, 1, 3, 4, 8], size=200)
+    selector = _selector("balanced", np.zeros((200, 2), np.float32), batch_size=8)
+    calls = []
+    selection = selector.select({}, jax.random.key(0), _fake_rollout_fn(successes, calls))
+    assert set(selection.rollouts.successes.tolist()) <= {3, 4}
+    assert selection.extra_rollouts == sum(calls) - 8 * N_ROLLOUTS
+    with pytest.raises(ConfigError, match="band"):
+        _selector("balanced", np.zeros((20, 2), np.float32), band=(0.8, 0.2))
+
+
+def test_greso_skip_probability_by_hand():
+    p = greso_skip_probability([2, 0, 0, 10], [0, 1, 0, 0], p_easy=0.5, p_hard=0.5)
+    np.testing.assert_allclose(p, [1 - 0.25, 1 - 0.5, 0.0, 1 - 0.01])
+
+
+def test_greso_update_by_hand():
+    """Streaks grow on easy (≥ 0.98) or hard (≤ 0.11) visits and reset otherwise; with all-right
+    share 1/4 ≥ α/3 p_easy falls, with all-wrong share 1/4 < 2α/3 p_hard rises (α = 0.5)."""
+    selector = _selector("greso", np.zeros((10, 2), np.float32), batch_size=4, alpha=0.5)
+    state = selector.init(jax.random.key(0))
+    state["easy"][0], state["hard"][1], state["hard"][2] = 3, 2, 5
+    state = selector.update(state, np.array([0, 1, 2, 3]), np.array([8, 0, 4, 2]), np.full(4, 8))
+    np.testing.assert_array_equal(state["easy"][:4], [4, 0, 0, 0])
+    np.testing.assert_array_equal(state["hard"][:4], [0, 3, 0, 0])
+    np.testing.assert_allclose(state["p"], [0.49, 0.51])
+
+
+def test_greso_skips_streaks_before_rollout_and_counts_every_rollout():
+    """Half the pool has a long all-easy streak (P(skip) = 0.99): almost none of it is rolled
+    out, and the rollouts counted are those of the prompts rolled out."""
+    rng = np.random.default_rng(0)
+    successes = rng.choice([3, 4, 8], size=200)
+    selector = _selector("greso", np.zeros((200, 2), np.float32), batch_size=8)
+    state = selector.init(jax.random.key(0))
+    state["easy"][:100] = 50
+    calls = []
+    selection = selector.select(state, jax.random.key(1), _fake_rollout_fn(successes, calls))
+    drawn = selection.observed[0]
+    assert np.mean(drawn < 100) < 0.1 and len(set(selection.indices.tolist())) == 8
+    assert selection.extra_rollouts == len(drawn) * N_ROLLOUTS - 8 * N_ROLLOUTS
+    assert sum(calls) == len(drawn) * N_ROLLOUTS and len(drawn) == selection.info["ds_drawn"]
 
 
 def test_ds_keeps_informative_prompts_and_counts_every_rollout():
@@ -438,7 +487,7 @@ def test_ds_keeps_informative_prompts_and_counts_every_rollout():
     s = selection.rollouts.successes
     assert np.all((s > 0) & (s < N_ROLLOUTS)) and len(set(selection.indices.tolist())) == 8
     np.testing.assert_array_equal(s, successes[selection.indices])
-    assert selection.extra_rollouts == sum(calls) * N_ROLLOUTS - 8 * N_ROLLOUTS
+    assert selection.extra_rollouts == sum(calls) - 8 * N_ROLLOUTS
     assert not selection.info["ds_fallback"] and selection.info["ds_rounds"] == len(calls)
 
 
@@ -448,7 +497,25 @@ def test_ds_falls_back_when_the_pool_is_too_hard():
     selection = selector.select({}, jax.random.key(0), _fake_rollout_fn(np.zeros(100, int), calls))
     assert selection.info["ds_fallback"] and "uninformative" in selection.note
     assert len(calls) == selector.config.max_rounds and len(set(selection.indices.tolist())) == 8
-    assert selection.extra_rollouts == (sum(calls) - 8) * N_ROLLOUTS
+    assert selection.extra_rollouts == sum(calls) - 8 * N_ROLLOUTS
+
+
+def test_speed_screens_then_continues_and_counts_every_rollout():
+    """n_init = 4 screening rollouts (accept 0 < s < 4), then 4 more for the accepted: groups
+    of 8, screening rows first; s = 0 and 8 of 8 are never accepted."""
+    rng = np.random.default_rng(0)
+    successes = rng.choice([0, 4, 8], size=200)
+    selector = _selector("speed", np.zeros((200, 2), np.float32), batch_size=8)
+    calls = []
+    selection = selector.select({}, jax.random.key(0), _fake_rollout_fn(successes, calls))
+    batch = selection.rollouts
+    np.testing.assert_array_equal(batch.counts, np.full(8, 8))
+    np.testing.assert_array_equal(batch.successes, 4)  # 2 of 4 screening + 2 of 4 more
+    drawn = selection.info["ds_drawn"]
+    assert calls[-1] == 8 * 4 and sum(calls) == drawn * 4 + 8 * 4
+    assert selection.extra_rollouts == sum(calls) - len(batch.rewards) == (drawn - 8) * 4
+    with pytest.raises(ConfigError, match="n_init >= 2"):
+        _selector("speed", np.zeros((20, 2), np.float32), n_init=8)
 
 
 def test_readme_acquisition_example_runs():

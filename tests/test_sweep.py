@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT, load_config
 from experiments.sweeps import Sweep, chain, cross, expand, load_sweep, product, run_sweep, zip_
 from gps.errors import ConfigError
+from gps.selectors import SELECTORS
 
 
 def test_product_zip_chain_cross():
@@ -107,6 +108,8 @@ def test_every_sweep_file_expands(tmp_path):
     assert counts["main.py"] == 2 * 4 * 3  # tasks × selectors × seeds
     assert counts["gps_ablations.py"] == 11 * 3  # default, uniform + 9 ablated settings
     assert counts["mopps_decay.py"] == 3 * 3
+    field = load_sweep(os.path.join(folder, "field.py"))
+    assert sorted(s["selector"] for s in field.settings) == SELECTORS.names()  # every one
 
 
 def _smoke_runs(root, cache):

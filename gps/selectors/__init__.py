@@ -1,6 +1,7 @@
 """Prompt selectors behind one interface; importing a module registers what it defines."""
 
 from gps.selectors import (  # noqa: F401  (registration)
+    dump,
     dynamic,
     gps_predictor,
     posterior_acquisitions,

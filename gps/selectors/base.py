@@ -34,7 +34,10 @@ class Selection:
     predictions: np.ndarray | None = None  # [B] predicted success rates; None without a model
     budgets: np.ndarray | None = None  # [B] rollouts per chosen prompt; None: the run's default
     rollouts: Any = None  # Rollouts of `indices` when the selector already generated them
-    extra_rollouts: int = 0  # rollouts generated while selecting and not used for the update
+    extra_rollouts: int = 0  # rollouts generated while selecting and not trained on
+    # (indices, successes, trials) of every prompt rolled out while selecting, which the
+    # selector's update reads instead of the batch's (a rollout-driven selector's history)
+    observed: tuple | None = None
     rollout_s: float = 0.0  # seconds spent inside rollout_fn while selecting (DS's rounds)
     info: dict = dataclasses.field(default_factory=dict)  # per-step numbers for metrics.jsonl
     note: str | None = None  # a message for the run's log (e.g. a fallback was taken)
@@ -42,11 +45,13 @@ class Selection:
 
 @dataclasses.dataclass(frozen=True)
 class Pool:
-    """What a selector may know about the prompts: their texts, and optionally precomputed
-    embeddings (else the selector embeds the texts if it needs to)."""
+    """What a selector may know about the prompts: their texts, optionally precomputed
+    embeddings (else the selector embeds the texts if it needs to) and each prompt's group
+    (its task family, for selectors over data distributions)."""
 
     texts: tuple[str, ...]
     embeddings: np.ndarray | None = None
+    groups: tuple[str, ...] | None = None
 
     @property
     def size(self) -> int:

@@ -44,6 +44,10 @@ PRESETS = {
     "mapp": Preset(8, "beta", "mapp"),
     "cures": Preset(8, "beta", "cures", "proportional", model_settings=(("decay", 1.0),)),
     "knapsack": Preset(1, "beta", "uniform", "knapsack"),
+    # PCL's value model V(x): the project's choice (method.md: not verified) is online ridge
+    # regression of p̂ on the prompt's embedding, forgetting old steps (λ = 0.9) as V follows
+    # the policy; it generalises to unseen prompts. |V − τ| smallest among 4·B candidates.
+    "pcl": Preset(4, "ridge", "topk", model_settings=(("decay", 0.9),)),
     # The project's own: GPS's predictions, for prompts never rolled out too, set the budgets.
     "gps-alloc": Preset(8, "gps", "diverse", "knapsack"),
 }

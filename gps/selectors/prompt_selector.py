@@ -73,6 +73,7 @@ class PromptSelector:
         self.selections = 0  # select() calls so far: each folds its count into the key
         self.updates = 0
         self.last_info: dict = {}  # the last batch's diagnostics (Σu, D_intra, ...), for logs
+        self.last_budgets = None  # the last batch's rollouts per prompt, if the selector allocates
 
     def _key(self):
         return jax.random.key(self.seed)
@@ -99,6 +100,7 @@ class PromptSelector:
             selection = self._selector.select(self.state, key, _no_rollouts)
         self.selections += 1
         self.last_info = selection.info
+        self.last_budgets = selection.budgets
         return np.asarray(selection.indices)
 
     def update(self, indices, successes, trials) -> None:
