@@ -7,7 +7,9 @@ The base then solves some prompts always, some never and many sometimes, which
 is the regime where RL (and prompt selection) matters.
 """
 
+import contextlib
 import dataclasses
+import fcntl
 import functools
 import hashlib
 import json
@@ -117,46 +119,63 @@ def base_entry(config, model_cfg: ModelConfig) -> tuple[str, dict]:
     ), keyed
 
 
+@contextlib.contextmanager
+def _exclusive(path: str):
+    """An exclusive lock on `path`.lock: concurrent runs needing one base wait for the first."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, report_fn, log=print):
     """Returns (base params, cache path), training and caching them on first use.
 
-    The cache entry is written to a temporary folder and renamed into place, so an
-    interrupted warm-up never leaves a half-written base behind.
+    One process trains a given base while the others wait on its lock, then load it. The
+    entry is written to a temporary folder and renamed into place, so an interrupted warm-up
+    never leaves a half-written base behind.
     """
     path, keyed = base_entry(config, model_cfg)
-    template = jax.eval_shape(lambda: init_params(model_cfg, key))
-    if os.path.exists(os.path.join(path, "base.json")):
-        log(f"base model: cached at {path}")
-        return checkpoint.restore_tree(os.path.join(path, "params"), template), path
-    log(f"base model: training {config.base.steps} steps, to be cached at {path}")
-    start = time.time()
-    params, losses = train_base(
-        config.base, task, tokenizer, model_cfg, problems, seq_len, key, seed=config.seed, log=log
-    )
-    train_s = time.time() - start
-    report = report_fn(params)
-    log(
-        f"base model pass rates (n={report['n']}): histogram {report['histogram']} "
-        f"mean {report['mean']:.3f} pass {report['pass']:.3f}"
-    )
-    tmp = f"{path}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    checkpoint.save_tree(os.path.join(tmp, "params"), params)
-    with open(os.path.join(tmp, "base.json"), "w") as f:
-        json.dump(
-            {
-                "config": keyed,
-                "code": code_version(),
-                "losses": losses,
-                "train_s": train_s,
-                "pass_rates": report,
-            },
-            f,
-            indent=1,
+    with _exclusive(path):
+        template = jax.eval_shape(lambda: init_params(model_cfg, key))
+        if os.path.exists(os.path.join(path, "base.json")):
+            log(f"base model: cached at {path}")
+            return checkpoint.restore_tree(os.path.join(path, "params"), template), path
+        log(f"base model: training {config.base.steps} steps, to be cached at {path}")
+        start = time.time()
+        params, losses = train_base(
+            config.base,
+            task,
+            tokenizer,
+            model_cfg,
+            problems,
+            seq_len,
+            key,
+            seed=config.seed,
+            log=log,
         )
-    if not os.path.exists(os.path.join(path, "base.json")):  # else another process cached it
+        train_s = time.time() - start
+        report = report_fn(params)
+        log(
+            f"base model pass rates (n={report['n']}): histogram {report['histogram']} "
+            f"mean {report['mean']:.3f} pass {report['pass']:.3f}"
+        )
+        tmp = f"{path}.tmp{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        checkpoint.save_tree(os.path.join(tmp, "params"), params)
+        with open(os.path.join(tmp, "base.json"), "w") as f:
+            json.dump(
+                {
+                    "config": keyed,
+                    "code": code_version(),
+                    "losses": losses,
+                    "train_s": train_s,
+                    "pass_rates": report,
+                },
+                f,
+                indent=1,
+            )
         shutil.rmtree(path, ignore_errors=True)  # a stale entry left by an older interrupted run
         os.replace(tmp, path)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return params, path
+        return params, path

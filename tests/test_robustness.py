@@ -2,12 +2,15 @@
 
 import json
 import os
+import threading
+import time
 
 import jax
 import numpy as np
 import pytest
 
 from gps import config as config_lib
+from gps import warmup
 from gps.errors import ConfigError
 from gps.evaluation import pass_rate_report
 from gps.jsonl import JsonlLog
@@ -173,6 +176,31 @@ def test_jsonl_corrupt_middle_line_raises(tmp_path):
 # Warm-up cache.
 
 
+def test_concurrent_runs_train_one_base(smoke_config, monkeypatch):
+    """Two runs starting together on one seed train its base once: the second waits, then loads it."""
+    setup = build(smoke_config)
+    trained = []
+    train_base = warmup.train_base
+
+    def slow_train_base(*args, **kwargs):
+        trained.append(1)
+        time.sleep(1.0)  # long enough for the other thread to reach the cache
+        return train_base(*args, **kwargs)
+
+    monkeypatch.setattr(warmup, "train_base", slow_train_base)
+    logs = [[], []]
+    threads = [threading.Thread(target=base_model, args=(setup, log.append)) for log in logs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(trained) == 1
+    assert sorted(any(line.startswith("base model: cached") for line in log) for log in logs) == [
+        False,
+        True,
+    ]
+
+
 def test_base_model_cache_round_trip(smoke_config):
     """A second base_model call loads the cached base: same params, a complete base.json, no temp folders."""
     setup = build(smoke_config)
@@ -188,7 +216,8 @@ def test_base_model_cache_round_trip(smoke_config):
     for x, y in zip(jax.tree.leaves(loaded), jax.tree.leaves(trained)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
-    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]  # no .tmp left behind
+    entries = sorted(os.listdir(os.path.dirname(path)))  # no .tmp left behind
+    assert entries == [os.path.basename(path), os.path.basename(path) + ".lock"]
     with open(os.path.join(path, "base.json")) as f:
         meta = json.load(f)
     assert set(meta) == {"config", "code", "losses", "train_s", "pass_rates"}
