@@ -9,7 +9,9 @@ noisy-demonstration base (the default) is kept: it leaves RL more room.
   python run.py --config=configs/arithmetic.py:smoke --workdir=/tmp/arith  # seconds
 
 Arguments: selector=<name> (default uniform), model=<name> and acquisition=<name> (replace
-the selector's parts, with their defaults), smoke (shrinks everything).
+the selector's parts, with their defaults), regime=revisit|cold (the pool sized for ~15 or
+~0.64 visits per prompt: gps/config.py REGIMES; default: 10,000 prompts), smoke (shrinks
+everything).
 """
 
 from gps import config as config_lib
@@ -18,7 +20,9 @@ _FAMILIES = tuple(f"arith-{k}x{d}" for k in (2, 3) for d in (1, 2))
 
 
 def get_config(arg=None):
-    arg = config_lib.parse_arg(arg, selector="uniform", model="", acquisition="", smoke=False)
+    arg = config_lib.parse_arg(
+        arg, selector="uniform", model="", acquisition="", regime="", smoke=False
+    )
     c = config_lib.base_config()
     c.task.name = "arithmetic"
     c.task.options.operands = (2, 3)
@@ -26,6 +30,7 @@ def get_config(arg=None):
     c.task.eval_sets.all = config_lib.eval_set(_FAMILIES, 256)
     c.task.eval_sets.hard = config_lib.eval_set(("arith-3x2",), 256)
     c.rl.lr = 5e-5
+    config_lib.apply_regime(c, arg.regime)
     c.selector = config_lib.selector_config(arg.selector, arg.model, arg.acquisition)
     if arg.smoke:
         config_lib.apply_smoke(c)

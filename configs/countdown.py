@@ -9,8 +9,9 @@ seeds (+9.7 to +10.8; results/testbed/README.md, tuneN). `small` is the earlier 
 half the CPU time, RL gain ≈ 7 points) on which the committed selector comparisons were run.
 
 Arguments: selector=<name> (default uniform), model=<name> and acquisition=<name> (replace
-the selector's parts, with their defaults), small (2 layers, 200 steps), smoke (shrinks
-everything).
+the selector's parts, with their defaults), regime=revisit|cold (the pool sized for ~15 or
+~0.64 visits per prompt at the config's steps: gps/config.py REGIMES; default: 10,000
+prompts), small (2 layers, 200 steps), smoke (shrinks everything).
 """
 
 from gps import config as config_lib
@@ -18,7 +19,13 @@ from gps import config as config_lib
 
 def get_config(arg=None):
     arg = config_lib.parse_arg(
-        arg, selector="uniform", model="", acquisition="", small=False, smoke=False
+        arg,
+        selector="uniform",
+        model="",
+        acquisition="",
+        regime="",
+        small=False,
+        smoke=False,
     )
     c = config_lib.base_config()
     c.task.name = "countdown"
@@ -29,6 +36,7 @@ def get_config(arg=None):
     c.task.eval_sets.cd4 = config_lib.eval_set(("cd4",), 256)
     c.model.n_layers = 2 if arg.small else 4
     c.steps = 200 if arg.small else 400
+    config_lib.apply_regime(c, arg.regime)
     c.selector = config_lib.selector_config(arg.selector, arg.model, arg.acquisition)
     if arg.smoke:
         config_lib.apply_smoke(c)

@@ -2,6 +2,7 @@
 
 python -m experiments.sweep configs/sweeps/main.py --root=workdirs/sweeps [--workers=2]
 python -m experiments.sweep configs/sweeps/main.py --root=... --print_commands  # for a cluster
+python -m experiments.sweep configs/sweeps/regimes.py:revisit  # a sweep file's argument
 """
 
 import sys
@@ -9,6 +10,7 @@ import sys
 from absl import app, flags
 
 from experiments.sweeps import expand, load_sweep, run_sweep
+from gps.errors import GPSError
 
 _ROOT = flags.DEFINE_string("root", "workdirs/sweeps", "Folder holding the sweeps' workdirs.")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Runs executed in parallel.")
@@ -18,7 +20,11 @@ _PRINT = flags.DEFINE_boolean("print_commands", False, "Print the runs' commands
 def main(argv):
     if len(argv) != 2:
         raise app.UsageError("usage: python -m experiments.sweep SWEEP_FILE [--root=...]")
-    runs = expand(load_sweep(argv[1]), _ROOT.value)
+    try:
+        runs = expand(load_sweep(argv[1]), _ROOT.value)
+    except GPSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     if _PRINT.value:
         for run in runs:
             print(" ".join(run.command("python")))

@@ -1,6 +1,8 @@
 """Sweeps: many runs of run.py from one definition, resumable, in parallel worker processes.
 
-The command line is `experiments/sweep.py`. A sweep file defines `get_sweep()` returning a `Sweep`: config files (one per task) ×
+The command line is `experiments/sweep.py`. A sweep file defines `get_sweep()` (or
+`get_sweep(arg)`, called for "file.py:arg") returning a `Sweep`, or several run one after the
+other: config files (one per task) ×
 settings (built with `product` / `zip_` / `chain`) × seeds. A setting's keys are either
 config-file arguments (`selector`, `smoke`) or, prefixed `config.`, dotted overrides
 (`config.rl.lr`), exactly as on the run.py command line. Each run gets its own workdir,
@@ -17,8 +19,10 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from gps import progress
 from gps.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # run.py and configs/ live here
@@ -88,11 +92,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.,=+-]+", "_", text)
 
 
-def expand(sweep: Sweep, root: str) -> list[Run]:
-    """All runs of a sweep, in a stable order (config, seed, setting: a sweep cut short has
+def expand(sweeps: Sweep | Sequence[Sweep], root: str) -> list[Run]:
+    """All runs of a sweep (or of several, one after the other: e.g. the same methods at
+    different seed counts), in a stable order (config, seed, setting: a sweep cut short has
     every method at the first seeds); workdirs are absolute."""
     root, runs = os.path.abspath(root), []
-    for config, seed, setting in itertools.product(sweep.configs, sweep.seeds, sweep.settings):
+    sweeps = (sweeps,) if isinstance(sweeps, Sweep) else tuple(sweeps)
+    for sweep, config, seed, setting in (
+        (sweep, *combination)
+        for sweep in sweeps
+        for combination in itertools.product(sweep.configs, sweep.seeds, sweep.settings)
+    ):
         args = tuple((k, v) for k, v in setting.items() if not k.startswith("config."))
         changed = tuple(
             (k[len("config.") :], v) for k, v in setting.items() if k.startswith("config.")
@@ -123,15 +133,19 @@ def expand(sweep: Sweep, root: str) -> list[Run]:
         )
     workdirs = [r.workdir for r in runs]
     if len(set(workdirs)) != len(workdirs):
-        raise ConfigError(f"sweep {sweep.name!r} has duplicate runs")
+        raise ConfigError(f"sweep {', '.join(sorted({s.name for s in sweeps}))} has duplicate runs")
     return runs
 
 
-def load_sweep(path: str) -> Sweep:
+def load_sweep(path: str) -> Sweep | tuple[Sweep, ...]:
+    """`get_sweep()` of a sweep file, or `get_sweep(arg)` for "file.py:arg" (as config files)."""
+    path, _, arg = path.partition(":")
+    if not os.path.isfile(path):
+        raise ConfigError(f"no sweep file {path}")
     spec = importlib.util.spec_from_file_location("_sweep", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.get_sweep()
+    return module.get_sweep(arg) if arg else module.get_sweep()
 
 
 def is_finished(run: Run) -> bool:
@@ -152,12 +166,17 @@ def run_sweep(runs: list[Run], workers: int, python: str = sys.executable, out=p
     todo = [r for r in runs if not is_finished(r)]
     out(f"{len(runs)} runs: {len(runs) - len(todo)} finished, {len(todo)} to run")
     failed, start = [], time.time()
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # threads waiting on subprocesses
+    with (
+        ThreadPoolExecutor(max_workers=workers) as pool,  # threads waiting on subprocesses
+        progress.bar(len(todo), "sweep", unit="run") as runs_bar,
+    ):
+        say = progress.printer(runs_bar, out)
         futures = {pool.submit(execute, r, python): r for r in todo}
         for done, future in enumerate(as_completed(futures), 1):
             run, code = futures[future], future.result()
             if code != 0:
                 failed.append(run)
+            runs_bar.update()
             status = "ok" if code == 0 else f"FAILED (exit {code}; see {run.workdir}/log.txt)"
-            out(f"[{done}/{len(todo)} {time.time() - start:.0f}s] {run.workdir}: {status}")
+            say(f"[{done}/{len(todo)} {time.time() - start:.0f}s] {run.workdir}: {status}")
     return {"runs": len(runs), "ran": len(todo), "failed": len(failed)}

@@ -100,6 +100,22 @@ def base_config() -> ml_collections.ConfigDict:
     return c
 
 
+# Visits per prompt (steps·B / pool) of the two regimes the prompt-selection papers train in
+# (issue 16): MoPPS's Countdown scripts revisit a 2,000-prompt pool ~15 times (120 steps ×
+# 256 prompts); DeepScaleR-style runs see each prompt ~0.6 times.
+REGIMES = {"revisit": 15.0, "cold": 0.64}
+
+
+def apply_regime(c: ml_collections.ConfigDict, regime: str) -> None:
+    """Sizes the RL pool for the regime's visits per prompt at the config's steps and B
+    (`small` countdown and arithmetic: revisit 427 prompts, cold 10,000); "" keeps it."""
+    if not regime:
+        return
+    if regime not in REGIMES:
+        raise ConfigError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")
+    c.task.train_size = round(c.steps * c.batch_size / REGIMES[regime])
+
+
 def apply_smoke(c: ml_collections.ConfigDict) -> None:
     """Shrinks a config so a whole run (base model included) takes seconds."""
     c.steps = 3

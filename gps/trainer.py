@@ -21,15 +21,15 @@ import optax
 from jax.sharding import Mesh
 
 from gps import config as config_lib
-from gps import grpo, sharding, warmup
+from gps import grpo, progress, sharding, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import CheckpointError, ConfigError
 from gps.evaluation import evaluate, pass_rate_report
-from gps.jsonl import JsonlLog
 from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
 from gps.provenance import code_version
 from gps.rollout import RolloutEngine, Rollouts
+from gps.run_logs import RunLogs
 from gps.selectors import Pool, Selection, Selector, check_selector_config, make_selector
 from gps.selectors.diagnostics import prediction_metrics
 from gps.tasks import Problem, get_task
@@ -140,18 +140,35 @@ def _comparable(config_dict):
     return {k: _comparable(v) for k, v in config_dict.items() if k not in ("cache_dir", "parallel")}
 
 
-def _write_config(config, workdir: str) -> None:
+def _write_config(config, workdir: str, latest_step: int | None) -> None:
+    """Writes the run's config.json, or checks that the workdir's run is this one. A run may
+    be continued to more steps when nothing else changed: nothing in a step depends on
+    `steps` except which evaluation is the last, and the old last one is redone as the
+    longer run would have made it, so the numbers equal a run that had the larger `steps`
+    from the start."""
     path = os.path.join(workdir, "config.json")
     text = config.to_json(indent=1, sort_keys=True)
     if os.path.exists(path):
         with open(path) as f:
-            if _comparable(json.load(f)) != _comparable(json.loads(text)):
-                raise ConfigError(
-                    f"{workdir} holds a run with a different config ({path}); use another workdir"
-                )
-        return
-    with open(path, "w") as f:
+            recorded = _comparable(json.load(f))
+        wanted = _comparable(json.loads(text))
+        if recorded == wanted:
+            return
+        if {**recorded, "steps": wanted["steps"]} != wanted:
+            raise ConfigError(
+                f"{workdir} holds a run with a different config ({path}); use another workdir "
+                "(only `steps` may change, to continue a run)"
+            )
+        if wanted["steps"] < (latest_step or 0):
+            raise ConfigError(
+                f"{workdir} holds a run already at step {latest_step}, past "
+                f"config.steps={wanted['steps']}"
+            )
+        if os.path.exists(summary := os.path.join(workdir, "summary.json")):
+            os.remove(summary)  # the run is unfinished again until it reaches the new steps
+    with open(f"{path}.tmp", "w") as f:
         f.write(text)
+    os.replace(f"{path}.tmp", path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -365,44 +382,50 @@ def train(config, workdir: str, log=print) -> dict:
     code = code_version()  # what this process runs: HEAD may move while it trains
     setup = build(config)
     os.makedirs(workdir, exist_ok=True)
-    _write_config(config, workdir)
+    ckpt = Checkpointer(workdir)
+    latest = ckpt.latest_step()
+    _write_config(config, workdir, latest)
     base_params, base_path = base_model(setup, log)
     trainer = Trainer.create(setup, base_params)
-    state, ckpt = trainer.init_state(), Checkpointer(workdir)
-    latest = ckpt.latest_step()
+    state = trainer.init_state()
     if latest is not None:
         state = ckpt.restore(latest, state)
         log(f"resumed from step {latest}")
-    metrics_log = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
-    eval_log = JsonlLog(os.path.join(workdir, "eval.jsonl"))
-    metrics_log.rewind(latest or 0)  # drop what was logged after the checkpoint (or any)
-    eval_log.rewind((latest or 0) - 1)
+    logs = RunLogs(workdir, latest)
     log(
         f"policy: {count_params(state['params']):,} parameters on {setup.mesh.devices.size} "
         f"device(s); pool {len(setup.pool)}; selector {config.selector.name}"
     )
-    while (step := int(state["step"])) < config.steps:
-        if step % config.eval.every == 0:
-            eval_log.append(record := trainer.eval_step(state))
-            log(_eval_line(record))
-        state, record = trainer.train_step(state)
-        metrics_log.append(record)
-        step += 1
-        if "note" in record:
-            log(f"step {step}: {record['note']}")
-        if step % 10 == 0 or step == config.steps:
-            log(
-                f"step {step}/{config.steps} rollouts {record['rollouts']} "
-                f"eff {record['effective_ratio']:.2f} success {record['train_success']:.3f} "
-                f"{record['step_s']:.2f}s/step"
+    with progress.bar(config.steps, "RL", initial=int(state["step"])) as steps_bar:
+        say = progress.printer(steps_bar, log)
+        while (step := int(state["step"])) < config.steps:
+            if step % config.eval.every == 0:
+                steps_bar.set_postfix_str("evaluating")
+                logs.evaluation(record := trainer.eval_step(state))
+                say(_eval_line(record))
+            state, record = trainer.train_step(state)
+            logs.step(record)
+            steps_bar.update()
+            steps_bar.set_postfix(
+                eff=f"{record['effective_ratio']:.2f}", rollouts=record["rollouts"]
             )
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            ckpt.save(step, state)
-    evals = eval_log.read()
+            step += 1
+            if "note" in record:
+                say(f"step {step}: {record['note']}")
+            if step % 10 == 0 or step == config.steps:
+                say(
+                    f"step {step}/{config.steps} rollouts {record['rollouts']} "
+                    f"eff {record['effective_ratio']:.2f} success {record['train_success']:.3f} "
+                    f"{record['step_s']:.2f}s/step"
+                )
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                ckpt.save(step, state)
+    evals = logs.evals.read()
     if not evals or evals[-1]["step"] != int(state["step"]):
         evals.append(trainer.eval_step(state))
-        eval_log.append(evals[-1])
+        logs.evaluation(evals[-1])
         log(_eval_line(evals[-1]))
+    logs.close()
     summary = {
         "code": code,
         "steps": int(state["step"]),

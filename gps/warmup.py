@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gps import checkpoint
+from gps import checkpoint, progress
 from gps.model import ModelConfig, Transformer, init_params
 from gps.optimizer import make_optimizer
 from gps.provenance import code_version
@@ -84,18 +84,22 @@ def train_base(
     )
     opt_state = optimizer.init(params)
     losses, start = [], time.time()
-    for step in range(base_cfg.steps):
-        batch = [problems[i] for i in rng.integers(0, len(problems), base_cfg.batch_size)]
-        texts = demonstrations(task, batch, rng, base_cfg.correct_fraction)
-        tokens, mask = tokenizer.encode_demos([p.prompt for p in batch], texts, seq_len)
-        params, opt_state, loss = sft_step(
-            params, opt_state, tokens, mask, cfg=model_cfg, optimizer=optimizer
-        )
-        if (step + 1) % max(1, base_cfg.steps // 10) == 0:
-            losses.append(float(loss))
-            log(
-                f"warm-up step {step + 1}/{base_cfg.steps} loss {float(loss):.3f} ({time.time() - start:.0f}s)"
+    with progress.bar(base_cfg.steps, "warm-up") as steps_bar:
+        say = progress.printer(steps_bar, log)
+        for step in range(base_cfg.steps):
+            batch = [problems[i] for i in rng.integers(0, len(problems), base_cfg.batch_size)]
+            texts = demonstrations(task, batch, rng, base_cfg.correct_fraction)
+            tokens, mask = tokenizer.encode_demos([p.prompt for p in batch], texts, seq_len)
+            params, opt_state, loss = sft_step(
+                params, opt_state, tokens, mask, cfg=model_cfg, optimizer=optimizer
             )
+            steps_bar.update()
+            if (step + 1) % max(1, base_cfg.steps // 10) == 0:
+                losses.append(float(loss))
+                say(
+                    f"warm-up step {step + 1}/{base_cfg.steps} loss {float(loss):.3f} "
+                    f"({time.time() - start:.0f}s)"
+                )
     return params, losses
 
 

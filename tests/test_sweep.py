@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT, load_config
 from experiments.sweeps import Sweep, chain, cross, expand, load_sweep, product, run_sweep, zip_
+from gps.config import REGIMES
 from gps.errors import ConfigError
 from gps.selectors import SELECTORS
 
@@ -73,6 +74,14 @@ def _as_committed(built, committed):
     return out
 
 
+def _run_config(run):
+    """The config a sweep run's command builds."""
+    config_file, _, arg = run.command()[2].removeprefix("--config=").partition(":")
+    config = load_config(os.path.join(ROOT, config_file), arg)
+    config.update_from_flattened_dict(dict(run.overrides))
+    return config
+
+
 def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
     """Every committed run of the GPS ablation sweep has the config.json its sweep file's
     command builds today, so results/ablations/gps's command reproduces it. (The older
@@ -87,9 +96,7 @@ def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
         committed = os.path.join(root, os.path.relpath(run.workdir, tmp_path / sweep.name))
         if not os.path.exists(committed):  # settings added after the committed runs
             continue
-        config_file, _, arg = run.command()[2].removeprefix("--config=").partition(":")
-        config = load_config(os.path.join(ROOT, config_file), arg)
-        config.update_from_flattened_dict(dict(run.overrides))
+        config = _run_config(run)
         with open(os.path.join(committed, "config.json")) as f:
             recorded = json.load(f)
         assert _as_committed(json.loads(config.to_json()), recorded) == recorded, committed
@@ -100,16 +107,38 @@ def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
 
 def test_every_sweep_file_expands(tmp_path):
     folder = os.path.join(ROOT, "configs", "sweeps")
+    files = [name for name in os.listdir(folder) if name.endswith(".py")]
+    files.remove("regimes.py")  # needs its regime argument
+    files += [f"regimes.py:{regime}" for regime in REGIMES]
     counts = {
-        name: len(expand(load_sweep(os.path.join(folder, name)), str(tmp_path)))
-        for name in os.listdir(folder)
-        if name.endswith(".py")
+        name: len(expand(load_sweep(os.path.join(folder, name)), str(tmp_path))) for name in files
     }
     assert counts["main.py"] == 2 * 4 * 3  # tasks × selectors × seeds
     assert counts["gps_ablations.py"] == 11 * 3  # default, uniform + 9 ablated settings
     assert counts["mopps_decay.py"] == 3 * 3
     field = load_sweep(os.path.join(folder, "field.py"))
     assert sorted(s["selector"] for s in field.settings) == SELECTORS.names()  # every one
+    core, others = load_sweep(os.path.join(folder, "regimes.py:revisit"))
+    assert len(core.settings) == 8 and len(core.seeds) == 5 and len(others.seeds) == 3
+    named = [s["selector"] for sweep in (core, others) for s in sweep.settings]
+    assert sorted(named) == SELECTORS.names()  # every selector, once
+    assert counts["regimes.py:revisit"] == counts["regimes.py:cold"] == 2 * (8 * 5 + 6 * 3)
+
+
+def test_regimes_size_the_pool_by_visits_per_prompt():
+    for task in ("countdown", "arithmetic"):
+        path = os.path.join(ROOT, "configs", "sweeps", "regimes.py")
+        for regime, visits in REGIMES.items():
+            for run in expand(load_sweep(f"{path}:{regime}"), "/tmp"):
+                if f"/{task}/" in run.workdir:
+                    config = _run_config(run)
+                    per_prompt = config.steps * config.batch_size / config.task.train_size
+                    assert abs(per_prompt - visits) / visits < 0.01, (run.workdir, per_prompt)
+                    break
+    with pytest.raises(ConfigError, match="unknown regime 'warm'"):
+        load_sweep(f"{path}:warm")
+    with pytest.raises(ConfigError, match="no sweep file"):
+        load_sweep(os.path.join(ROOT, "configs", "sweeps", "no_such.py"))
 
 
 def _smoke_runs(root, cache):

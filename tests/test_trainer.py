@@ -317,12 +317,36 @@ def test_fixed_rollout_budget_is_spread_and_counted(cached_smoke_config, tmp_pat
 
 
 def test_workdir_with_other_config_is_refused(resume_runs):
-    """Rerunning a workdir with a different config fails before touching its logs."""
-    config = _countdown_smoke(resume_runs["config"].base.cache_dir, steps=5)
+    """Rerunning a workdir with a different config (other than more steps) fails before
+    touching its logs, and so does asking for fewer steps than it has run."""
+    config = resume_runs["config"].copy_and_resolve_references()
+    config.steps, config.rl.lr = 6, config.rl.lr * 2
     before = _logs(resume_runs["a"])
     with pytest.raises(ConfigError, match="different config"):
         train(config, resume_runs["a"], log=_quiet)
+    config = resume_runs["config"].copy_and_resolve_references()
+    config.steps = 3
+    with pytest.raises(ConfigError, match="already at step 4, past config.steps=3"):
+        train(config, resume_runs["a"], log=_quiet)
     assert _logs(resume_runs["a"]) == before
+
+
+def test_finished_run_continues_to_more_steps(shared_base_cache, tmp_path, monkeypatch):
+    """A GPS run finished at 2 steps, then continued to 4, logs and ends exactly as a 4-step
+    run: its last evaluation at step 2 (k = eval.k, greedy) is redone as an intermediate one."""
+    _reward_even_length(monkeypatch)
+    short, long = (_countdown_smoke(shared_base_cache, steps=s, selector="gps") for s in (2, 4))
+    train(long, str(tmp_path / "a"), log=_quiet)
+    train(short, str(tmp_path / "b"), log=_quiet)
+    assert _read_jsonl(tmp_path / "b" / "eval.jsonl")[-1]["eval_k"] == short.eval.k
+    summary = train(long, str(tmp_path / "b"), log=_quiet)
+    a, b = _logs(tmp_path / "a"), _logs(tmp_path / "b")
+    assert [r["step"] for r in b["eval"]] == [0, 2, 4]
+    assert _untimed(b) == _untimed(a)
+    with open(tmp_path / "a" / "summary.json") as f:
+        assert _untimed(summary) == _untimed(json.load(f))
+    with open(tmp_path / "b" / "config.json") as f:
+        assert json.load(f)["steps"] == 4
 
 
 # Bad input through the command line: a clear one-line error, a non-zero exit, no traceback.

@@ -1,0 +1,26 @@
+"""Progress bars with an ETA for the long stages (warm-up, RL, sweeps), on stderr.
+
+Shown on a terminal only (tqdm's `disable=None`): runs writing to a log file keep their plain
+log lines. GPS_PROGRESS=0 hides the bars everywhere."""
+
+import os
+
+from tqdm.auto import tqdm
+
+
+def bar(total: int, desc: str, initial: int = 0, unit: str = "step") -> tqdm:
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit=unit,
+        dynamic_ncols=True,
+        leave=False,
+        disable=None if os.environ.get("GPS_PROGRESS", "1") != "0" else True,
+    )
+
+
+def printer(progress: tqdm, log):
+    """`log`, or, when it prints to the terminal under a visible bar, tqdm's write (which
+    keeps the bar below the printed lines)."""
+    return progress.write if log is print and not progress.disable else log

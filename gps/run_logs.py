@@ -1,0 +1,30 @@
+"""A run's logs: metrics.jsonl and eval.jsonl, which the reports read, mirrored to TensorBoard.
+
+A run resumed from its checkpoint at step L rewinds both to what that state had logged
+(steps ≤ L, evaluations < L) and logs the rest again."""
+
+import os
+
+from gps import tensorboard
+from gps.jsonl import JsonlLog
+
+
+class RunLogs:
+    def __init__(self, workdir: str, latest_step: int | None):
+        self.metrics = JsonlLog(os.path.join(workdir, "metrics.jsonl"))
+        self.evals = JsonlLog(os.path.join(workdir, "eval.jsonl"))
+        self.metrics.rewind(latest_step or 0)
+        self.evals.rewind((latest_step or 0) - 1)
+        self._metrics_board, self._eval_board = tensorboard.run_writers(workdir, latest_step)
+
+    def step(self, record: dict) -> None:
+        self.metrics.append(record)
+        self._metrics_board.write(record)
+
+    def evaluation(self, record: dict) -> None:
+        self.evals.append(record)
+        self._eval_board.write(record)
+
+    def close(self) -> None:
+        self._metrics_board.close()
+        self._eval_board.close()
