@@ -1,5 +1,6 @@
-# make run: a short countdown RL run, the `small` testbed (2 layers, 200 RL steps; base model cached
-# under cache/), with a before/after table. The default testbed is `run.py --config=configs/countdown.py`.
+# make run: Uniform and GPS from one cached base on countdown's `small` testbed (2 layers, 200 RL
+# steps), side by side, then a paired table and a PNG of accuracy against rollouts
+# (experiments/quickstart.py; runs in workdirs/quickstart). One run: `python run.py --config=...`.
 # make test: the test suite. Both create .venv and install the pinned requirements first.
 # make test-tunix / make test-verl: the engine adapters against the engines' real classes, each
 # in its own venv (.venv-tunix, .venv-verl): tunix and verl are installed --no-deps, as their
@@ -7,8 +8,6 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-WORKDIR ?= workdirs/countdown-small-uniform
-
 .PHONY: run test test-tunix test-verl bench lint clean
 
 $(VENV)/installed: requirements.txt
@@ -18,7 +17,7 @@ $(VENV)/installed: requirements.txt
 	touch $@
 
 run: $(VENV)/installed
-	$(PY) run.py --config=configs/countdown.py:small --workdir=$(WORKDIR)
+	$(PY) -m experiments.quickstart
 
 test: $(VENV)/installed
 	$(PY) -m pytest -q tests

@@ -7,8 +7,11 @@ total of K·N samples, either K each (uniform) or by greedy marginal gain on GPS
 predicted success rates (gps.allocation). Both are scored on the same drawn samples
 (best-of-k: solved if any allocated sample is correct), so the comparison is paired.
 Also reports the smallest budget at which the predicted allocation matches uniform's
-accuracy, and the accuracy of the same allocation driven by success rates measured on
-separate samples (an oracle, outside the budget: what a perfect predictor could give).
+accuracy; the allocation that treats the predictions as uncertain (a Beta belief whose
+concentration is fitted on the run's eval-set prompts, which are disjoint from the test
+prompts: `--calibration` samples each, outside the budget); and the accuracy of the point
+allocation driven by success rates measured on separate samples (an oracle, outside the
+budget: what a perfect predictor could give).
 Prints JSON lines and a Markdown table; --out writes both to files.
 """
 
@@ -20,7 +23,7 @@ import numpy as np
 from absl import app, flags
 
 from gps import trainer
-from gps.allocation import allocation_report, greedy_allocation
+from gps.allocation import allocation_report, fit_concentration, greedy_allocation
 
 _EVAL_SET = flags.DEFINE_string(
     "eval_set", None, "Eval set whose families the test prompts take (default: the run's first)."
@@ -34,22 +37,31 @@ _ORACLE = flags.DEFINE_integer(
     "Separate samples per prompt whose success rate drives an oracle allocation "
     "(not counted in the budget; 0 = none).",
 )
+_CALIBRATION = flags.DEFINE_integer(
+    "calibration",
+    8,
+    "Samples per eval-set prompt that fit the predictions' Beta concentration (0 = none).",
+)
 _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_time.md.")
 
 
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| K (samples/prompt) | uniform best-of-K | predicted allocation | gain (points) "
-        "| budget to match uniform | oracle-rate allocation |",
-        "|---|---|---|---|---|---|",
+        "| budget to match uniform | calibrated allocation | gain (points) "
+        "| oracle-rate allocation |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    gain = lambda r, key: f"{100 * (r[key] - r['uniform_acc']):+.1f}" if key in r else "—"  # noqa: E731
+    value = lambda r, key: f"{r[key]:.3f}" if key in r else "—"  # noqa: E731
     for r in rows:
         match = r["budget_to_match_uniform"]
-        oracle = f"{r['oracle_acc']:.3f}" if "oracle_acc" in r else "—"
         lines.append(
             f"| {r['budget_per_prompt']} | {r['uniform_acc']:.3f} | {r['predicted_acc']:.3f} "
-            f"| {100 * (r['predicted_acc'] - r['uniform_acc']):+.1f} "
-            f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} | {oracle} |"
+            f"| {gain(r, 'predicted_acc')} "
+            f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} "
+            f"| {value(r, 'calibrated_acc')} | {gain(r, 'calibrated_acc')} "
+            f"| {value(r, 'oracle_acc')} |"
         )
     return "\n".join(lines)
 
@@ -70,12 +82,12 @@ def main(argv):
         raise app.UsageError(f"selector {config.selector.name!r} cannot predict unseen prompts")
     budgets = [int(b) for b in _BUDGETS.value]
 
-    def draw(samples_per_prompt: int, stream: int) -> np.ndarray:
+    def draw(prompts, samples_per_prompt: int, stream: int) -> np.ndarray:
         """[N, samples] correctness of fresh samples from the trained policy."""
         return (
             setup.engine.generate(
                 run.params,
-                problems,
+                prompts,
                 samples_per_prompt,
                 jax.random.fold_in(key, stream),
                 temperature=config.eval.temperature,
@@ -83,22 +95,34 @@ def main(argv):
             > 0
         )
 
-    oracle = draw(_ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
+    oracle = draw(problems, _ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
+    concentration = None
+    if _CALIBRATION.value:
+        held_out = setup.eval_sets[name]
+        concentration = fit_concentration(
+            run.selector.predict_unseen(
+                run.selector_state, jax.random.fold_in(key, 3), [p.text for p in held_out]
+            ),
+            draw(held_out, _CALIBRATION.value, 4).sum(axis=1),
+            _CALIBRATION.value,
+        )
     # Enough samples per prompt for the largest allocation any rule makes.
+    rules = [(predicted, None), (predicted, concentration), (oracle, None)]
     most = max(
-        int(greedy_allocation(rates, k * len(problems), _MINIMUM.value).max())
-        for rates in (predicted, oracle)
+        int(greedy_allocation(rates, k * len(problems), _MINIMUM.value, c).max())
+        for rates, c in rules
         if rates is not None
         for k in budgets
     )
-    correct = draw(max(most, *budgets), 1)
-    rows = allocation_report(predicted, correct, budgets, _MINIMUM.value, oracle)
+    correct = draw(problems, max(most, *budgets), 1)
+    rows = allocation_report(predicted, correct, budgets, _MINIMUM.value, oracle, concentration)
     header = {
         "run": argv[1],
         "step": run.step,
         "eval_set": name,
         "prompts": len(problems),
         "samples_drawn_per_prompt": correct.shape[1],
+        "concentration": concentration,
     }
     lines = [json.dumps({**header, **r}) for r in rows]
     table = markdown(rows)

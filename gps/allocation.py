@@ -4,26 +4,59 @@ For best-of-k (a prompt counts as solved if any of its k samples is correct),
 P(solved) = 1 − (1 − γ)^k. The k-th sample's marginal gain γ(1 − γ)^(k−1) decreases in k,
 so handing out samples one at a time to the largest gain (Damani et al. 2024) maximises
 Σ_i 1 − (1 − γ̂_i)^(k_i) for the budget exactly.
+
+Taking γ̂ at face value pours the budget into the prompts predicted easiest and leaves those
+predicted hard without a sample, which loses to uniform allocation once the predictor's
+errors matter (results/test_time). With `concentration` c, γ is instead uncertain around the
+prediction, γ ~ Beta(c·γ̂, c·(1 − γ̂)), and the allocation maximises the expected number
+solved under that belief: E[(1 − γ)^k] = Π_{j<k} (b + j)/(a + b + j), whose gains still
+decrease in k (greedy stays exact) but decay polynomially, not geometrically, so a prompt
+predicted hard still gets a sample when the budget allows. c is fitted to how far the
+predictor's rates are from outcomes on held-out prompts (`fit_concentration`); c → ∞ is the
+point allocation.
 """
 
 import heapq
 
 import numpy as np
+from scipy.special import betaln
+
+_EDGE = 1e-3  # predictions are kept off 0 and 1, where a Beta belief degenerates
 
 
-def expected_solved(predicted: np.ndarray, counts: np.ndarray) -> float:
-    """Σ_i 1 − (1 − γ̂_i)^(k_i): the expected number of prompts solved under the prediction."""
-    return float((1.0 - (1.0 - np.asarray(predicted)) ** np.asarray(counts)).sum())
+def _beta_params(predicted, concentration: float):
+    p = np.clip(np.asarray(predicted, float), _EDGE, 1.0 - _EDGE)
+    return concentration * p, concentration * (1.0 - p)
 
 
-def greedy_allocation(predicted, budget: int, minimum: int = 0) -> np.ndarray:
+def unsolved_probability(predicted, counts, concentration: float | None = None) -> np.ndarray:
+    """E[(1 − γ_i)^(k_i)] per prompt: (1 − γ̂)^k, or its mean under the Beta belief."""
+    counts = np.asarray(counts)
+    if concentration is None:
+        return (1.0 - np.clip(np.asarray(predicted, float), 0.0, 1.0)) ** counts
+    a, b = _beta_params(predicted, concentration)
+    return np.exp(betaln(a, b + counts) - betaln(a, b))
+
+
+def expected_solved(predicted, counts, concentration: float | None = None) -> float:
+    """Σ_i 1 − E[(1 − γ_i)^(k_i)]: the expected number of prompts solved under the prediction."""
+    return float((1.0 - unsolved_probability(predicted, counts, concentration)).sum())
+
+
+def greedy_allocation(
+    predicted, budget: int, minimum: int = 0, concentration: float | None = None
+) -> np.ndarray:
     """Samples per prompt, Σ = budget, each ≥ `minimum`, maximising `expected_solved`."""
-    predicted = np.clip(np.asarray(predicted, float), 0.0, 1.0)
+    predicted = np.asarray(predicted, float)
     counts = np.full(len(predicted), minimum, int)
     remaining = budget - counts.sum()
     if remaining < 0:
         raise ValueError(f"budget {budget} is below {minimum} sample(s) for each prompt")
-    gain = lambda i: predicted[i] * (1.0 - predicted[i]) ** counts[i]  # noqa: E731
+
+    def gain(i):  # expected gain of prompt i's next sample
+        now = unsolved_probability(predicted[i], counts[i], concentration)
+        return now - unsolved_probability(predicted[i], counts[i] + 1, concentration)
+
     heap = [(-gain(i), i) for i in range(len(predicted))]
     heapq.heapify(heap)
     for _ in range(remaining):
@@ -31,6 +64,21 @@ def greedy_allocation(predicted, budget: int, minimum: int = 0) -> np.ndarray:
         counts[i] += 1
         heapq.heappush(heap, (-gain(i), i))
     return counts
+
+
+CONCENTRATIONS = np.geomspace(0.1, 1000.0, 81)  # the grid `fit_concentration` searches
+
+
+def fit_concentration(predicted, successes, n: int) -> float:
+    """The c maximising the beta-binomial likelihood of `successes` out of `n` samples per
+    prompt when γ ~ Beta(c·γ̂, c·(1 − γ̂)): how much the predictions can be trusted."""
+    successes = np.asarray(successes)
+
+    def log_likelihood(c):
+        a, b = _beta_params(predicted, c)
+        return (betaln(successes + a, n - successes + b) - betaln(a, b)).sum()  # + const
+
+    return float(max(CONCENTRATIONS, key=log_likelihood))
 
 
 def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
@@ -46,16 +94,23 @@ def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
 MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal accuracy
 
 
-def allocation_report(predicted, correct, budgets, minimum, oracle=None) -> list[dict]:
-    """Uniform vs predicted allocation at each budget K, on the same samples `correct`;
-    with `oracle` (success rates measured on separate samples), the same allocation driven
-    by them, as an upper reference for what a predictor could give."""
+def allocation_report(
+    predicted, correct, budgets, minimum, oracle=None, concentration: float | None = None
+) -> list[dict]:
+    """Uniform vs predicted allocation at each budget K, on the same samples `correct`.
+    With `concentration`, also the allocation under the Beta belief around the predictions
+    (`calibrated_*`); with `oracle` (success rates measured on separate samples), the point
+    allocation driven by them, as an upper reference for what a predictor could give."""
     n = len(predicted)
     rows = []
     for k in budgets:
         uniform = best_of_accuracy(correct, np.full(n, k))
         counts = greedy_allocation(predicted, k * n, minimum)
         extra = {}
+        if concentration is not None:
+            calibrated = greedy_allocation(predicted, k * n, minimum, concentration)
+            extra["calibrated_acc"] = best_of_accuracy(correct, calibrated)
+            extra["calibrated_prompts_without_samples"] = int((calibrated == 0).sum())
         if oracle is not None:
             oracle_counts = greedy_allocation(oracle, k * n, minimum)
             extra["oracle_acc"] = best_of_accuracy(correct, oracle_counts)

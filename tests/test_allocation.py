@@ -9,29 +9,68 @@ from gps.allocation import (
     allocation_report,
     best_of_accuracy,
     expected_solved,
+    fit_concentration,
     greedy_allocation,
+    unsolved_probability,
 )
 
 
-def _brute_force(predicted, budget, minimum):
+def _brute_force(predicted, budget, minimum, concentration=None):
     best = -1.0
     for counts in itertools.product(range(minimum, budget + 1), repeat=len(predicted)):
         if sum(counts) == budget:
-            best = max(best, expected_solved(predicted, np.array(counts)))
+            best = max(best, expected_solved(predicted, np.array(counts), concentration))
     return best
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("minimum", [0, 1])
-def test_greedy_matches_brute_force(seed, minimum):
+@pytest.mark.parametrize("concentration", [None, 0.5, 4.0])
+def test_greedy_matches_brute_force(seed, minimum, concentration):
     rng = np.random.default_rng(seed)
     predicted = rng.uniform(size=4) ** 2
     budget = int(rng.integers(4, 10))
-    counts = greedy_allocation(predicted, budget, minimum)
+    counts = greedy_allocation(predicted, budget, minimum, concentration)
     assert counts.sum() == budget and counts.min() >= minimum
-    assert expected_solved(predicted, counts) == pytest.approx(
-        _brute_force(predicted, budget, minimum)
+    assert expected_solved(predicted, counts, concentration) == pytest.approx(
+        _brute_force(predicted, budget, minimum, concentration)
     )
+
+
+def test_beta_belief_matches_hand_computed_and_monte_carlo():
+    """γ ~ Beta(2, 2) (γ̂ = 0.5, c = 4): E[(1 − γ)^2] = B(2, 4)/B(2, 2) = (1/20)/(1/6) = 0.3,
+    against (1 − 0.5)^2 = 0.25 for the point prediction; and a Monte Carlo check at c = 1.5."""
+    assert unsolved_probability(np.array([0.5]), np.array([2]), 4.0)[0] == pytest.approx(0.3)
+    assert unsolved_probability(np.array([0.5]), np.array([2]))[0] == pytest.approx(0.25)
+    gamma = np.random.default_rng(0).beta(1.5 * 0.2, 1.5 * 0.8, size=400_000)
+    expected = ((1 - gamma) ** 3).mean()
+    assert unsolved_probability(np.array([0.2]), np.array([3]), 1.5)[0] == pytest.approx(
+        expected, abs=3e-3
+    )
+
+
+def test_uncertain_predictions_spread_the_budget():
+    """Trusted predictions starve the prompts predicted hard; an uncertain belief gives every
+    prompt a sample before the easy ones get their third."""
+    predicted = np.array([0.6, 0.5, 0.05, 0.02])
+    point = greedy_allocation(predicted, 8)
+    assert point[3] == 0
+    assert (greedy_allocation(predicted, 8, concentration=0.3) >= 1).all()
+    assert (greedy_allocation(predicted, 8, concentration=1e6) == point).all()  # c → ∞
+
+
+def test_fit_concentration_recovers_the_spread_of_outcomes():
+    """Outcomes drawn with γ ~ Beta(c·γ̂, c·(1 − γ̂)) give back c within the grid's resolution,
+    and perfectly predicted rates a much larger c than noisy ones."""
+    rng = np.random.default_rng(0)
+    predicted = rng.uniform(0.05, 0.95, size=4000)
+    fitted = {}
+    for c in (2.0, 20.0):
+        gamma = rng.beta(c * predicted, c * (1 - predicted))
+        fitted[c] = fit_concentration(predicted, rng.binomial(8, gamma), 8)
+        assert fitted[c] == pytest.approx(c, rel=0.3)
+    exact = fit_concentration(predicted, rng.binomial(8, predicted), 8)
+    assert exact > 5 * fitted[20.0]
 
 
 def test_greedy_skips_hopeless_and_certain_prompts():

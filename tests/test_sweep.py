@@ -1,5 +1,6 @@
 """Sweeps: the expander, skip/resume of finished and interrupted runs, a smoke sweep end to end."""
 
+import glob
 import json
 import os
 import shutil
@@ -8,6 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT, load_config
+from experiments.quickstart import quickstart
 from experiments.sweeps import Sweep, chain, cross, expand, load_sweep, product, run_sweep, zip_
 from gps.config import REGIMES
 from gps.errors import ConfigError
@@ -168,3 +170,20 @@ def test_smoke_sweep_runs_then_skips_finished_and_resumes_interrupted(tmp_path, 
     with open(os.path.join(interrupted.workdir, "log.txt")) as f:
         assert "resumed from step 2" in f.read()
     assert os.path.exists(os.path.join(interrupted.workdir, "summary.json"))
+
+
+def test_quickstart_runs_both_from_one_base_and_reports_them(tmp_path, shared_base_cache):
+    """`make run`'s job on the smoke config: both runs finish from one base, the tables
+    compare them paired by seed, and the accuracy-vs-rollouts plot is written."""
+    overrides = {"config.base.cache_dir": shared_base_cache}
+    lines = quickstart(
+        str(tmp_path), "configs/countdown.py:smoke", ["uniform", "gps"], 0, overrides
+    )
+    text = "\n".join(lines)
+    assert "paired with uniform" in text and "training diagnostics" in text
+    bases = set()
+    for path in glob.glob(str(tmp_path / "quickstart" / "countdown" / "*" / "seed0")):
+        with open(os.path.join(path, "summary.json")) as f:
+            bases.add(json.load(f)["base_model"])
+    assert len(bases) == 1 and len(glob.glob(str(tmp_path / "quickstart" / "countdown" / "*"))) == 2
+    assert os.path.exists(tmp_path / "quickstart" / "report" / "countdown_accuracy_vs_rollouts.png")
