@@ -15,6 +15,7 @@ budget: what a perfect predictor could give).
 Prints JSON lines and a Markdown table; --out writes both to files.
 """
 
+import dataclasses
 import json
 import os
 
@@ -23,7 +24,7 @@ import numpy as np
 from absl import app, flags
 
 from gps import trainer
-from gps.allocation import allocation_report, fit_concentration, greedy_allocation
+from gps.allocation import allocation_report, fit_belief, greedy_allocation
 
 _EVAL_SET = flags.DEFINE_string(
     "eval_set", None, "Eval set whose families the test prompts take (default: the run's first)."
@@ -96,10 +97,10 @@ def main(argv):
         )
 
     oracle = draw(problems, _ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
-    concentration = None
+    belief = None
     if _CALIBRATION.value:
         held_out = setup.eval_sets[name]
-        concentration = fit_concentration(
+        belief = fit_belief(
             run.selector.predict_unseen(
                 run.selector_state, jax.random.fold_in(key, 3), [p.text for p in held_out]
             ),
@@ -107,22 +108,21 @@ def main(argv):
             _CALIBRATION.value,
         )
     # Enough samples per prompt for the largest allocation any rule makes.
-    rules = [(predicted, None), (predicted, concentration), (oracle, None)]
-    most = max(
-        int(greedy_allocation(rates, k * len(problems), _MINIMUM.value, c).max())
-        for rates, c in rules
-        if rates is not None
-        for k in budgets
-    )
+    allocators = [lambda budget: greedy_allocation(predicted, budget, _MINIMUM.value)]
+    if belief is not None:
+        allocators.append(lambda budget: belief.allocation(predicted, budget, _MINIMUM.value))
+    if oracle is not None:
+        allocators.append(lambda budget: greedy_allocation(oracle, budget, _MINIMUM.value))
+    most = max(int(allocate(k * len(problems)).max()) for allocate in allocators for k in budgets)
     correct = draw(problems, max(most, *budgets), 1)
-    rows = allocation_report(predicted, correct, budgets, _MINIMUM.value, oracle, concentration)
+    rows = allocation_report(predicted, correct, budgets, _MINIMUM.value, oracle, belief)
     header = {
         "run": argv[1],
         "step": run.step,
         "eval_set": name,
         "prompts": len(problems),
         "samples_drawn_per_prompt": correct.shape[1],
-        "concentration": concentration,
+        "belief": dataclasses.asdict(belief) if belief else None,
     }
     lines = [json.dumps({**header, **r}) for r in rows]
     table = markdown(rows)

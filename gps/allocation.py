@@ -11,21 +11,23 @@ errors matter (results/test_time). With `concentration` c, γ is instead uncerta
 prediction, γ ~ Beta(c·γ̂, c·(1 − γ̂)), and the allocation maximises the expected number
 solved under that belief: E[(1 − γ)^k] = Π_{j<k} (b + j)/(a + b + j), whose gains still
 decrease in k (greedy stays exact) but decay polynomially, not geometrically, so a prompt
-predicted hard still gets a sample when the budget allows. c is fitted to how far the
-predictor's rates are from outcomes on held-out prompts (`fit_concentration`); c → ∞ is the
-point allocation.
+predicted hard still gets a sample when the budget allows. `fit_belief` fits c, and a
+recalibration of the predictions' mean, to outcomes on held-out prompts; c → ∞ with the
+identity recalibration is the point allocation.
 """
 
+import dataclasses
 import heapq
 
 import numpy as np
-from scipy.special import betaln
+from scipy.optimize import minimize
+from scipy.special import betaln, expit, logit
 
 _EDGE = 1e-3  # predictions are kept off 0 and 1, where a Beta belief degenerates
 
 
 def _beta_params(predicted, concentration: float):
-    p = np.clip(np.asarray(predicted, float), _EDGE, 1.0 - _EDGE)
+    p = _clip(predicted)
     return concentration * p, concentration * (1.0 - p)
 
 
@@ -66,19 +68,40 @@ def greedy_allocation(
     return counts
 
 
-CONCENTRATIONS = np.geomspace(0.1, 1000.0, 81)  # the grid `fit_concentration` searches
+@dataclasses.dataclass(frozen=True)
+class Belief:
+    """γ ~ Beta(c·m, c·(1 − m)) around a recalibrated prediction m = σ(slope·logit γ̂ + shift):
+    the mean corrects a biased predictor (slope → 0 when it does not rank at all, which makes
+    every prompt alike and the allocation uniform), c says how far outcomes scatter around it."""
+
+    slope: float
+    shift: float
+    concentration: float
+
+    def mean(self, predicted) -> np.ndarray:
+        return expit(self.slope * logit(_clip(predicted)) + self.shift)
+
+    def allocation(self, predicted, budget: int, minimum: int = 0) -> np.ndarray:
+        return greedy_allocation(self.mean(predicted), budget, minimum, self.concentration)
 
 
-def fit_concentration(predicted, successes, n: int) -> float:
-    """The c maximising the beta-binomial likelihood of `successes` out of `n` samples per
-    prompt when γ ~ Beta(c·γ̂, c·(1 − γ̂)): how much the predictions can be trusted."""
+def _clip(predicted) -> np.ndarray:
+    return np.clip(np.asarray(predicted, float), _EDGE, 1.0 - _EDGE)
+
+
+def fit_belief(predicted, successes, n: int) -> Belief:
+    """The Belief maximising the beta-binomial likelihood of `successes` out of `n` samples
+    per prompt (prompts held out from the ones to allocate on)."""
     successes = np.asarray(successes)
 
-    def log_likelihood(c):
-        a, b = _beta_params(predicted, c)
-        return (betaln(successes + a, n - successes + b) - betaln(a, b)).sum()  # + const
+    def negative_log_likelihood(x):
+        belief = Belief(x[0], x[1], float(np.exp(x[2])))
+        a, b = _beta_params(belief.mean(predicted), belief.concentration)
+        return -(betaln(successes + a, n - successes + b) - betaln(a, b)).sum()  # + const
 
-    return float(max(CONCENTRATIONS, key=log_likelihood))
+    start = np.array([1.0, 0.0, np.log(10.0)])
+    x = minimize(negative_log_likelihood, start, method="Nelder-Mead", options={"maxiter": 2000}).x
+    return Belief(float(x[0]), float(x[1]), float(np.exp(x[2])))
 
 
 def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
@@ -95,20 +118,20 @@ MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal a
 
 
 def allocation_report(
-    predicted, correct, budgets, minimum, oracle=None, concentration: float | None = None
+    predicted, correct, budgets, minimum, oracle=None, belief: Belief | None = None
 ) -> list[dict]:
     """Uniform vs predicted allocation at each budget K, on the same samples `correct`.
-    With `concentration`, also the allocation under the Beta belief around the predictions
-    (`calibrated_*`); with `oracle` (success rates measured on separate samples), the point
-    allocation driven by them, as an upper reference for what a predictor could give."""
+    With `belief`, also the allocation under it (`calibrated_*`); with `oracle` (success
+    rates measured on separate samples), the point allocation driven by them, as an upper
+    reference for what a predictor could give."""
     n = len(predicted)
     rows = []
     for k in budgets:
         uniform = best_of_accuracy(correct, np.full(n, k))
         counts = greedy_allocation(predicted, k * n, minimum)
         extra = {}
-        if concentration is not None:
-            calibrated = greedy_allocation(predicted, k * n, minimum, concentration)
+        if belief is not None:
+            calibrated = belief.allocation(predicted, k * n, minimum)
             extra["calibrated_acc"] = best_of_accuracy(correct, calibrated)
             extra["calibrated_prompts_without_samples"] = int((calibrated == 0).sum())
         if oracle is not None:

@@ -9,7 +9,8 @@ from gps.allocation import (
     allocation_report,
     best_of_accuracy,
     expected_solved,
-    fit_concentration,
+    Belief,
+    fit_belief,
     greedy_allocation,
     unsolved_probability,
 )
@@ -59,23 +60,23 @@ def test_uncertain_predictions_spread_the_budget():
     assert (greedy_allocation(predicted, 8, concentration=1e6) == point).all()  # c → ∞
 
 
-def test_fit_concentration_recovers_the_spread_of_outcomes():
-    """Outcomes drawn with γ ~ Beta(c·γ̂, c·(1 − γ̂)) give back c within the grid's resolution,
-    and perfectly predicted rates a much larger c than noisy ones."""
+def test_fit_belief_recovers_how_outcomes_scatter_and_how_predictions_are_biased():
+    """Outcomes drawn with γ ~ Beta(c·m, c·(1 − m)), m = σ(0.5·logit γ̂ − 1), give back the
+    slope, shift and c; predictions that do not rank at all get slope ≈ 0, under which the
+    allocation is uniform."""
     rng = np.random.default_rng(0)
-    predicted = rng.uniform(0.05, 0.95, size=4000)
-    fitted = {}
+    predicted = rng.uniform(0.05, 0.95, size=6000)
     for c in (2.0, 20.0):
-        gamma = rng.beta(c * predicted, c * (1 - predicted))
-        fitted[c] = fit_concentration(predicted, rng.binomial(8, gamma), 8)
-        assert fitted[c] == pytest.approx(c, rel=0.3)
-    exact = fit_concentration(predicted, rng.binomial(8, predicted), 8)
-    assert exact > 5 * fitted[20.0]
-
-
-def test_greedy_skips_hopeless_and_certain_prompts():
-    counts = greedy_allocation(np.array([0.0, 1.0, 0.3, 0.05]), budget=8)
-    assert counts[0] == 0 and counts[1] <= 1 and counts[2] > counts[3] > 0
+        truth = Belief(0.5, -1.0, c)
+        m = truth.mean(predicted)
+        belief = fit_belief(predicted, rng.binomial(8, rng.beta(c * m, c * (1 - m))), 8)
+        assert belief.slope == pytest.approx(0.5, abs=0.1)
+        assert belief.shift == pytest.approx(-1.0, abs=0.1)
+        assert belief.concentration == pytest.approx(c, rel=0.3)
+    noise = fit_belief(predicted, rng.binomial(8, 0.3, size=predicted.size), 8)
+    assert abs(noise.slope) < 0.05
+    counts = Belief(0.0, 0.0, 5.0).allocation(predicted[:100], 300)
+    assert (counts == 3).all()
 
 
 def test_best_of_accuracy_counts_only_the_allocated_samples():

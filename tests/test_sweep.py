@@ -125,6 +125,8 @@ def test_every_sweep_file_expands(tmp_path):
     named = [s["selector"] for sweep in (core, others) for s in sweep.settings]
     assert sorted(named) == SELECTORS.names()  # every selector, once
     assert counts["regimes.py:revisit"] == counts["regimes.py:cold"] == 2 * (8 * 5 + 6 * 3)
+    ablations = expand(load_sweep(os.path.join(folder, "gps_ablations.py:revisit")), "/tmp")
+    assert len(ablations) == 12 * 5  # 9 GPS ablations, the DeepSets encoder, 2 MoPPS decays
 
 
 def test_regimes_size_the_pool_by_visits_per_prompt():

@@ -9,6 +9,16 @@ Countdown runs on its `small` testbed (2 layers, 200 steps); drop `:small` for t
 
 python -m experiments.sweep configs/sweeps/gps_ablations.py --root=workdirs/sweeps
 python -m experiments.report workdirs/sweeps/gps_ablations --paired_with=gps
+
+With a regime (`gps_ablations.py:revisit`, issue 16): the same ablations and the set encoder
+(`encoder=deepsets`) and MoPPS's decay λ ∈ {0.9, 1.0}, 5 seeds, in that regime. Default GPS,
+Uniform and MoPPS (λ = 0.5) are left out: they are the regime sweep's own runs (same
+configs), which the report takes beside this sweep's:
+
+python -m experiments.sweep configs/sweeps/gps_ablations.py:revisit --root=workdirs/sweeps
+python -m experiments.report workdirs/sweeps/gps_ablations-revisit \
+    workdirs/sweeps/revisit/countdown/selector=gps workdirs/sweeps/revisit/countdown/selector=uniform \
+    workdirs/sweeps/revisit/countdown/selector=mopps --paired_with=gps
 """
 
 from experiments.sweeps import Sweep, chain, cross, product
@@ -16,30 +26,33 @@ from experiments.sweeps import Sweep, chain, cross, product
 _ACQ, _GPS = "config.selector.acquisition", "config.selector.model"
 
 
-def get_sweep():
+def get_sweep(regime: str = ""):
     gps = [{"selector": "gps"}]
+    ablations = chain(
+        cross(gps, product(**{f"{_ACQ}.diversity": [0.0]})),
+        cross(gps, product(**{f"{_ACQ}.inter_step": ["none"]})),
+        cross(gps, product(**{f"{_GPS}.latent": ["deterministic"]})),
+        cross(gps, product(**{f"{_GPS}.samples": [1, 16]})),
+        cross(gps, product(**{f"{_ACQ}.target": [0.3, 0.7]})),
+        [{"selector": "gps", "model": "ridge"}],
+        [{"selector": "gps", f"{_GPS}.replay": 32, f"{_GPS}.lr": 1e-3, f"{_GPS}.svi_steps": 4}],
+    )
+    if not regime:
+        return Sweep(
+            name="gps_ablations",
+            configs=("configs/countdown.py:small",),
+            settings=tuple(chain(gps, [{"selector": "uniform"}], ablations)),
+            seeds=(0, 1, 2),
+        )
     return Sweep(
-        name="gps_ablations",
-        configs=("configs/countdown.py:small",),
+        name=f"gps_ablations-{regime}",
+        configs=(f"configs/countdown.py:small,regime={regime}",),
         settings=tuple(
             chain(
-                gps,
-                [{"selector": "uniform"}],
-                cross(gps, product(**{f"{_ACQ}.diversity": [0.0]})),
-                cross(gps, product(**{f"{_ACQ}.inter_step": ["none"]})),
-                cross(gps, product(**{f"{_GPS}.latent": ["deterministic"]})),
-                cross(gps, product(**{f"{_GPS}.samples": [1, 16]})),
-                cross(gps, product(**{f"{_ACQ}.target": [0.3, 0.7]})),
-                [{"selector": "gps", "model": "ridge"}],
-                [
-                    {
-                        "selector": "gps",
-                        f"{_GPS}.replay": 32,
-                        f"{_GPS}.lr": 1e-3,
-                        f"{_GPS}.svi_steps": 4,
-                    }
-                ],
+                ablations,
+                cross(gps, product(**{f"{_GPS}.encoder": ["deepsets"]})),
+                cross([{"selector": "mopps"}], product(**{f"{_GPS}.decay": [0.9, 1.0]})),
             )
         ),
-        seeds=(0, 1, 2),
+        seeds=(0, 1, 2, 3, 4),
     )
