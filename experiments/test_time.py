@@ -92,6 +92,7 @@ def main(argv):
                 samples_per_prompt,
                 jax.random.fold_in(key, stream),
                 temperature=config.eval.temperature,
+                progress_desc="samples",
             ).rewards_table()
             > 0
         )

@@ -23,11 +23,21 @@ def evaluate(
     names = sorted(eval_sets)
     problems = [p for name in names for p in eval_sets[name]]
     sampled = engine.generate(
-        params, problems, k, jax.random.fold_in(key, 0), temperature=temperature
+        params,
+        problems,
+        k,
+        jax.random.fold_in(key, 0),
+        temperature=temperature,
+        progress_desc="eval",
     )
     if greedy:
         greedy_rewards = engine.generate(
-            params, problems, 1, jax.random.fold_in(key, 1), greedy=True
+            params,
+            problems,
+            1,
+            jax.random.fold_in(key, 1),
+            greedy=True,
+            progress_desc="eval greedy",
         ).rewards
     results, rates, start = {}, {}, 0
     for name in names:

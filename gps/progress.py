@@ -1,4 +1,4 @@
-"""Progress bars with an ETA for the long stages (warm-up, RL, sweeps), on stderr.
+"""Progress bars with an ETA for the long stages (warm-up, RL, evaluation, sweeps), on stderr.
 
 Shown on a terminal only (tqdm's `disable=None`): runs writing to a log file keep their plain
 log lines. GPS_PROGRESS=0 hides the bars everywhere."""
@@ -8,7 +8,8 @@ import os
 from tqdm.auto import tqdm
 
 
-def bar(total: int, desc: str, initial: int = 0, unit: str = "step") -> tqdm:
+def bar(total: int, desc: str, initial: int = 0, unit: str = "step", show: bool = True) -> tqdm:
+    hidden = not show or os.environ.get("GPS_PROGRESS", "1") == "0"
     return tqdm(
         total=total,
         initial=initial,
@@ -16,7 +17,7 @@ def bar(total: int, desc: str, initial: int = 0, unit: str = "step") -> tqdm:
         unit=unit,
         dynamic_ncols=True,
         leave=False,
-        disable=None if os.environ.get("GPS_PROGRESS", "1") != "0" else True,
+        disable=True if hidden else None,
     )
 
 

@@ -11,6 +11,7 @@ import time
 import jax
 import numpy as np
 
+from gps import progress
 from gps.model import ModelConfig
 from gps.sampling import Samples, sample
 from gps.tasks import Problem, Task
@@ -67,8 +68,10 @@ class RolloutEngine:
         *,
         temperature: float = 1.0,
         greedy: bool = False,
+        progress_desc: str = "",
     ) -> Rollouts:
-        """`n` rollouts of every problem, or n[i] of problem i."""
+        """`n` rollouts of every problem, or n[i] of problem i; with `progress_desc`, a
+        progress bar over the sampled chunks (long evaluations)."""
         counts = np.broadcast_to(np.asarray(n, np.int64), (len(problems),)).copy()
         groups = np.repeat(np.arange(len(problems)), counts)
         prompts = [problems[g].prompt for g in groups]
@@ -78,7 +81,11 @@ class RolloutEngine:
         if lengths.min() < self.prefill:
             raise ValueError(f"a prompt is shorter than the engine's prefill ({self.prefill})")
         parts, start = [], time.time()
-        for i, offset in enumerate(range(0, len(prompts), self.chunk)):
+        offsets = range(0, len(prompts), self.chunk)
+        chunks_bar = progress.bar(
+            len(offsets), progress_desc, unit="chunk", show=bool(progress_desc)
+        )
+        for i, offset in enumerate(offsets):
             rows = slice(offset, offset + self.chunk)
             t, l = _pad_rows(tokens[rows], self.chunk), _pad_rows(lengths[rows], self.chunk)
             if self.row_sharding is not None:
@@ -97,6 +104,8 @@ class RolloutEngine:
             parts.append(
                 jax.tree.map(lambda x: np.asarray(x)[: min(self.chunk, len(prompts) - offset)], out)
             )
+            chunks_bar.update()
+        chunks_bar.close()
         samples = Samples(*(np.concatenate(xs) for xs in zip(*parts)))
         sampled_at = time.time()
         completions = [self.tokenizer.decode(row[l:]) for row, l in zip(samples.tokens, lengths)]
