@@ -13,8 +13,9 @@ from gps.errors import ConfigError
 from gps.selectors import SELECTORS
 
 # Uniform, DS, MoPPS, GPS and the project's gps-alloc, and the three field selectors with the
-# highest held-out CD34 accuracy in the field sweep's first evidence (results/field/).
-CORE = ["uniform", "ds", "mopps", "gps", "gps-alloc", "speed", "greso", "insight"]
+# highest held-out CD34 mean@8 over the run, paired with Uniform, in the field sweep's first
+# evidence (results/field/, one seed): speed, greso, balanced (all DS-like, 3-8× the rollouts).
+CORE = ["uniform", "ds", "mopps", "gps", "gps-alloc", "speed", "greso", "balanced"]
 
 
 def get_sweep(regime: str):
