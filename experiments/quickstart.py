@@ -17,7 +17,9 @@ from experiments import report
 from experiments.sweeps import Sweep, cross, expand, product, run_sweep
 
 _ROOT = flags.DEFINE_string("root", "workdirs", "Folder for the runs and the report.")
-_CONFIG = flags.DEFINE_string("config", "configs/countdown.py:small", "Config file (with :args).")
+_TESTBED = flags.DEFINE_string(
+    "testbed", "configs/countdown.py:small", "Config file (with :args) of the runs."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "The seed the runs share (base model, pools, keys).")
 _SELECTORS = flags.DEFINE_list(
     "selectors", ["uniform", "gps"], "Selectors, the first the reference."
@@ -45,7 +47,7 @@ def quickstart(root, config, selectors, seed, overrides=None, out=print) -> list
 
 def main(argv):
     del argv
-    lines = quickstart(_ROOT.value, _CONFIG.value, _SELECTORS.value, _SEED.value)
+    lines = quickstart(_ROOT.value, _TESTBED.value, _SELECTORS.value, _SEED.value)
     print("\n\n".join(lines))
     sys.stdout.flush()
 
