@@ -478,6 +478,22 @@ def test_greso_skips_streaks_before_rollout_and_counts_every_rollout():
     assert sum(calls) == len(drawn) * N_ROLLOUTS and len(drawn) == selection.info["ds_drawn"]
 
 
+def test_greso_fills_the_batch_when_nearly_every_draw_is_skipped():
+    """A small pool whose prompts all have long all-wrong streaks (P(skip) = 0.99 each), as
+    late in a revisit-regime run: the rounds roll out fewer than B prompts, so the missing
+    ones are rolled out although skipped, counted, and noted; the batch is complete."""
+    selector = _selector("greso", np.zeros((40, 2), np.float32), batch_size=8)
+    state = selector.init(jax.random.key(0))
+    state["hard"][:] = 50
+    calls = []
+    selection = selector.select(
+        state, jax.random.key(1), _fake_rollout_fn(np.zeros(40, int), calls)
+    )
+    assert len(set(selection.indices.tolist())) == 8 and selection.info["ds_forced"] > 0
+    assert sum(calls) == selection.info["ds_drawn"] * N_ROLLOUTS
+    assert "rolled out although their draw was skipped" in selection.note
+
+
 def test_ds_keeps_informative_prompts_and_counts_every_rollout():
     rng = np.random.default_rng(0)
     successes = rng.choice([0, 0, 0, 3, 8], size=200)  # ~20% informative

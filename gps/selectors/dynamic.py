@@ -70,6 +70,18 @@ class DynamicSampling(Selector):
         limit = self.draw_limit()
         order = np.asarray(random_subset(jax.random.fold_in(key, 0), self.pool.size, limit))
         drawn, parts, kept, rounds, rollout_s, position = [], [], [], 0, 0.0, 0
+
+        def roll_out(indices, stream):
+            nonlocal rollout_s
+            start_s = time.time()
+            rollouts = rollout_fn(
+                indices, jax.random.fold_in(key, stream), np.full(len(indices), n)
+            )
+            rollout_s += time.time() - start_s
+            kept.extend(len(drawn) + i for i in np.flatnonzero(self.keeps(rollouts.successes, n)))
+            drawn.extend(indices.tolist())
+            parts.append(rollouts)
+
         while len(kept) < b and rounds < self.config.max_rounds and position < len(order):
             zero_share = 1 - len(kept) / len(drawn) if drawn else 0.0
             size = self.round_size(rounds, len(kept), zero_share)
@@ -77,16 +89,12 @@ class DynamicSampling(Selector):
             position += size
             rounds += 1
             indices = self.survivors(state, candidates, jax.random.fold_in(key, 10_000 + rounds))
-            if not len(indices):
-                continue
-            start_s = time.time()
-            rollouts = rollout_fn(
-                indices, jax.random.fold_in(key, rounds), np.full(len(indices), n)
-            )
-            rollout_s += time.time() - start_s
-            kept += [len(drawn) + i for i in np.flatnonzero(self.keeps(rollouts.successes, n))]
-            drawn += indices.tolist()
-            parts.append(rollouts)
+            if len(indices):
+                roll_out(indices, rounds)
+        forced = max(b - len(drawn), 0)
+        if forced:  # the rounds rolled out fewer than B (GRESO skipped nearly every draw)
+            rolled = set(drawn)
+            roll_out(np.asarray([i for i in order if i not in rolled][:forced]), 20_001)
         informative = set(kept)
         fallback = len(kept) < b
         if fallback:  # fill with drawn prompts that were all-correct or all-wrong
@@ -110,10 +118,12 @@ class DynamicSampling(Selector):
                 "ds_rounds": rounds,
                 "ds_fallback": fallback,
                 "ds_drawn": len(drawn),
+                "ds_forced": forced,
                 "ds_generated": generated,
             },
             note=f"{self.config.name}: {len(informative)} prompts kept in {rounds} rounds; "
             f"batch filled with {b - len(informative)} uninformative ones"
+            + (f", {forced} of them rolled out although their draw was skipped" if forced else "")
             if fallback
             else None,
         )
