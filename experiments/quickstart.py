@@ -24,7 +24,6 @@ _SEED = flags.DEFINE_integer("seed", 0, "The seed the runs share (base model, po
 _SELECTORS = flags.DEFINE_list(
     "selectors", ["uniform", "gps"], "Selectors, the first the reference."
 )
-EVAL_SET = "cd34"
 
 
 def quickstart(root, config, selectors, seed, overrides=None, out=print) -> list[str]:
@@ -36,11 +35,12 @@ def quickstart(root, config, selectors, seed, overrides=None, out=print) -> list
     folder = os.path.join(root, sweep.name)
     runs = report.load_runs(folder)
     report.write_report([folder], runs, os.path.join(folder, "report"), paired_with=selectors[0])
-    methods = report.group_runs(runs)["countdown"]
-    tables = report.eval_set_tables("countdown", methods, EVAL_SET, None, selectors[0])
-    tables.append(report.diagnostics_table("countdown", methods))
+    ((task, methods),) = report.group_runs(runs).items()  # one config file: one task
+    eval_set = report.task_eval_sets(methods)[0]  # the first held-out set (countdown: cd34)
+    tables = report.eval_set_tables(task, methods, eval_set, None, selectors[0])
+    tables.append(report.diagnostics_table(task, methods))
     lines = [report.render_markdown(table) for table in tables]
-    lines.append(f"plot: {os.path.join(folder, 'report', 'countdown_accuracy_vs_rollouts.png')}")
+    lines.append(f"plot: {os.path.join(folder, 'report', f'{task}_accuracy_vs_rollouts.png')}")
     lines.append(f"full report: {os.path.join(folder, 'report', 'report.md')}")
     return lines
 

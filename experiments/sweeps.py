@@ -12,6 +12,7 @@ starts again; a half-finished one resumes from its checkpoint (run.py does that)
 
 import dataclasses
 import importlib.util
+import inspect
 import itertools
 import json
 import os
@@ -145,6 +146,11 @@ def load_sweep(path: str) -> Sweep | tuple[Sweep, ...]:
     spec = importlib.util.spec_from_file_location("_sweep", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    parameters = list(inspect.signature(module.get_sweep).parameters.values())
+    if arg and not parameters:
+        raise ConfigError(f"{path} takes no argument (got {arg!r})")
+    if not arg and parameters and parameters[0].default is inspect.Parameter.empty:
+        raise ConfigError(f"{path} needs an argument: {path}:ARG")
     return module.get_sweep(arg) if arg else module.get_sweep()
 
 

@@ -8,8 +8,8 @@ predicted success rates (gps.allocation). Both are scored on the same drawn samp
 (best-of-k: solved if any allocated sample is correct), so the comparison is paired.
 Also reports the smallest budget at which the predicted allocation matches uniform's
 accuracy; the allocation that treats the predictions as uncertain (a Beta belief whose
-concentration is fitted on the run's eval-set prompts, which are disjoint from the test
-prompts: `--calibration` samples each, outside the budget); and the accuracy of the point
+concentration is fitted on the run's eval-set prompts that are not test prompts:
+`--calibration` samples each, outside the budget); and the accuracy of the point
 allocation driven by success rates measured on separate samples (an oracle, outside the
 budget: what a perfect predictor could give).
 Prints JSON lines and a Markdown table; --out writes both to files.
@@ -100,7 +100,8 @@ def main(argv):
     oracle = draw(problems, _ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
     belief = None
     if _CALIBRATION.value:
-        held_out = setup.eval_sets[name]
+        tested = {p.text for p in problems}  # eval and test splits may share prompts
+        held_out = [p for p in setup.eval_sets[name] if p.text not in tested]
         belief = fit_belief(
             run.selector.predict_unseen(
                 run.selector_state, jax.random.fold_in(key, 3), [p.text for p in held_out]

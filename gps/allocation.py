@@ -89,19 +89,25 @@ def _clip(predicted) -> np.ndarray:
     return np.clip(np.asarray(predicted, float), _EDGE, 1.0 - _EDGE)
 
 
+LOG_CONCENTRATION = (np.log(0.05), np.log(1e5))
+
+
 def fit_belief(predicted, successes, n: int) -> Belief:
     """The Belief maximising the beta-binomial likelihood of `successes` out of `n` samples
     per prompt (prompts held out from the ones to allocate on)."""
     successes = np.asarray(successes)
 
+    def belief_of(x):  # c kept in [0.05, 1e5]: all-0 (or all-n) outcomes would drive it to 0
+        return Belief(float(x[0]), float(x[1]), float(np.exp(np.clip(x[2], *LOG_CONCENTRATION))))
+
     def negative_log_likelihood(x):
-        belief = Belief(x[0], x[1], float(np.exp(x[2])))
+        belief = belief_of(x)
         a, b = _beta_params(belief.mean(predicted), belief.concentration)
         return -(betaln(successes + a, n - successes + b) - betaln(a, b)).sum()  # + const
 
     start = np.array([1.0, 0.0, np.log(10.0)])
     x = minimize(negative_log_likelihood, start, method="Nelder-Mead", options={"maxiter": 2000}).x
-    return Belief(float(x[0]), float(x[1]), float(np.exp(x[2])))
+    return belief_of(x)
 
 
 def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:

@@ -140,11 +140,19 @@ def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, re
     never leaves a half-written base behind.
     """
     path, keyed = base_entry(config, model_cfg)
+    template = jax.eval_shape(lambda: init_params(model_cfg, key))
+
+    def cached():
+        if not os.path.exists(os.path.join(path, "base.json")):
+            return None
+        log(f"base model: cached at {path}")
+        return checkpoint.restore_tree(os.path.join(path, "params"), template), path
+
+    if found := cached():  # before the lock, so a read-only cache works
+        return found
     with _exclusive(path):
-        template = jax.eval_shape(lambda: init_params(model_cfg, key))
-        if os.path.exists(os.path.join(path, "base.json")):
-            log(f"base model: cached at {path}")
-            return checkpoint.restore_tree(os.path.join(path, "params"), template), path
+        if found := cached():  # cached by another process while this one waited
+            return found
         log(f"base model: training {config.base.steps} steps, to be cached at {path}")
         start = time.time()
         params, losses = train_base(

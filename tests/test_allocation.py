@@ -77,6 +77,11 @@ def test_fit_belief_recovers_how_outcomes_scatter_and_how_predictions_are_biased
     assert abs(noise.slope) < 0.05
     counts = Belief(0.0, 0.0, 5.0).allocation(predicted[:100], 300)
     assert (counts == 3).all()
+    # Outcomes all 0 (a hard eval set): the concentration stays in its bounds, and the
+    # allocation is not poured into one prompt.
+    never = fit_belief(predicted[:200], np.zeros(200, int), 8)
+    assert 0.05 <= never.concentration <= 1e5
+    assert never.allocation(predicted[:100], 300).max() <= 10
 
 
 def test_best_of_accuracy_counts_only_the_allocated_samples():

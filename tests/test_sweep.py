@@ -141,6 +141,12 @@ def test_regimes_size_the_pool_by_visits_per_prompt():
                     break
     with pytest.raises(ConfigError, match="unknown regime 'warm'"):
         load_sweep(f"{path}:warm")
+    with pytest.raises(ConfigError, match="needs an argument"):
+        load_sweep(path)
+    with pytest.raises(ConfigError, match="takes no argument"):
+        load_sweep(os.path.join(ROOT, "configs", "sweeps", "field.py:revisit"))
+    with pytest.raises(ConfigError, match="unknown regime 'warm'"):
+        load_sweep(os.path.join(ROOT, "configs", "sweeps", "gps_ablations.py:warm"))
     with pytest.raises(ConfigError, match="no sweep file"):
         load_sweep(os.path.join(ROOT, "configs", "sweeps", "no_such.py"))
 

@@ -22,6 +22,8 @@ python -m experiments.report workdirs/sweeps/gps_ablations-revisit \
 """
 
 from experiments.sweeps import Sweep, chain, cross, product
+from gps.config import REGIMES
+from gps.errors import ConfigError
 
 _ACQ, _GPS = "config.selector.acquisition", "config.selector.model"
 
@@ -37,6 +39,8 @@ def get_sweep(regime: str = ""):
         [{"selector": "gps", "model": "ridge"}],
         [{"selector": "gps", f"{_GPS}.replay": 32, f"{_GPS}.lr": 1e-3, f"{_GPS}.svi_steps": 4}],
     )
+    if regime and regime not in REGIMES:
+        raise ConfigError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")
     if not regime:
         return Sweep(
             name="gps_ablations",
