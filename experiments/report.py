@@ -12,7 +12,8 @@ report.tex and PNG plots into --out (default: the first RUNS_DIR/report). Each m
 with --paired_with (default uniform): a seed fixes the base model every method starts from.
 Each seed's cost (steps, rollouts, wall-clock) to reach the target accuracy is interpolated
 between the evaluations around its first crossing; speed-ups over the baselines and
---paired_with are geometric means of the per-seed ratios, with a CI on their logs.
+--paired_with are geometric means of the per-seed ratios, with a CI on their logs. Each eval
+set opens with a main table: a row per method gathering the headline cells of the others.
 """
 
 import dataclasses
@@ -53,6 +54,8 @@ DIAGNOSTICS = {
     "eval_pred_spearman": "pred Spearman (evals)",
     "selector_overhead": "selector overhead",
 }
+# The diagnostics in the main table, in its column order.
+MAIN_DIAGNOSTICS = ("effective_ratio", "pred_spearman", "eval_pred_spearman", "selector_overhead")
 LATEX_ESCAPES = {
     "_": r"\_",
     "%": r"\%",
@@ -377,14 +380,57 @@ def speedup_table(
     return Table(f"{task} — {eval_set}, speed-up to target", note, header, rows)
 
 
+def main_table(
+    task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None, paired_with: str
+) -> Table:
+    """A row per method with what a reader of a selection paper looks for first, taken from
+    the tables that follow: final accuracy, the paired differences and the rollouts speed-up
+    to the target against `paired_with` (and DS), and the selection diagnostics."""
+    references = [ref for ref in dict.fromkeys((paired_with, "ds")) if ref in methods]
+    pairs = {ref: seed_pairs(methods, eval_set, ref) for ref in references}
+    mean_k = mean_k_label(methods)
+    rows = []
+    for method, runs in methods.items():
+        deltas = [
+            paired_deltas(r, ref, eval_set) for r, ref in pairs.get(paired_with, {}).get(method, [])
+        ]
+        row = [method, str(len(runs)), stat([r.accuracies(eval_set)[-1] for r in runs])]
+        row += [stat([d[i] for d in deltas], "+.3f") for i in (0, 1)]
+        for ref in references:
+            method_pairs = pairs[ref].get(method)
+            if method_pairs and target is not None:
+                reached, _, rollouts, _ = speedup_row(method_pairs, eval_set, target)
+                row += [reached, rollouts]
+            else:
+                row += [DASH, DASH]
+        diagnostics = [run_diagnostics(r) for r in runs]
+        row += [stat([d[key] for d in diagnostics]) for key in MAIN_DIAGNOSTICS]
+        rows.append(row)
+    note = (
+        f"Δ: {mean_k} minus {paired_with}'s on the same seed, at the last evaluation and averaged"
+        " over the run (the paired table). Rollouts ×: the reference's rollouts to the target"
+        " over the method's, per seed pair where both reached it (n/N), geometric mean and 95%"
+        " CI (the speed-up table; > 1× means fewer rollouts). ρ selected: predicted vs observed"
+        " success rates of each step's batch; ρ unseen: vs the eval prompts, never trained on;"
+        " selector share: of the step's time (the diagnostics table). Mean ± 95% CI over seeds."
+    )
+    header = ["method", "seeds", f"final {mean_k}", f"Δ final vs {paired_with}"]
+    header += [f"Δ over the run vs {paired_with}"]
+    for ref in references:
+        header += [f"reached with {ref}", f"rollouts × {ref}"]
+    header += ["effective ratio", "ρ selected", "ρ unseen", "selector share"]
+    return Table(f"{task} — {eval_set}, main table", note, header, rows)
+
+
 def eval_set_tables(
     task: str, methods: dict[str, list[Run]], eval_set: str, target: float | None, paired_with: str
 ) -> list[Table]:
-    """Cost to target, speed-ups and paired differences on one eval set."""
+    """The main table, cost to target, speed-ups and paired differences on one eval set."""
     methods = {m: [r for r in runs if eval_set in r.eval_sets] for m, runs in methods.items()}
     methods = {m: runs for m, runs in methods.items() if runs}
     target, source = target_for(methods, eval_set, target)
     tables = [
+        main_table(task, methods, eval_set, target, paired_with),
         cost_table(task, methods, eval_set, target, source),
         speedup_table(task, methods, eval_set, target, paired_with),
         paired_table(task, methods, eval_set, paired_with),

@@ -236,9 +236,19 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     assert "| gps-nodiv | 1 | -0.100 | -0.050 |" in md
     assert "| gps | 2 | +0.055 ± " in md  # cd4: half the cd34 gaps
     assert md.count("paired with uniform") == 2
+    # The main table gathers the cells above, a row per method.
+    assert "| reached with uniform | rollouts × uniform | effective ratio |" in md
+    assert (
+        "| uniform | 2 | 0.180 ± 0.254 | — | — | — | — | 0.600 ± 0.000 | — | — | 0.100 ± 0.000 |"
+        in md
+    )
+    gps_main = (
+        f"| gps | 3 | {final} | {paired_final} | {paired_run} | 1/2 | 2.80× | 0.600 ± 0.000 |"
+    )
+    assert gps_main + " 0.200 ± 0.000 | 0.400 ± 0.000 | 0.100 ± 0.000 |" in md
     with open(os.path.join(out, "report.tex")) as f:
         tex = f.read()
-    assert tex.count(r"\begin{tabular}") == 7
+    assert tex.count(r"\begin{tabular}") == 9
     assert r"gps & 3 & $0.250 \pm 0.174$" in tex
     assert r"gps-nodiv & 1 & $0.100$" in tex
     assert r"gps & uniform & 1/2 & 2.80$\times$ & 2.80$\times$ & 2.80$\times$ \\" in tex
@@ -270,6 +280,19 @@ def speedup_dir(tmp_path):
             root / selector / f"seed{seed}", selector, seed, curve, **per_step, intermediate_k=1
         )
     return str(root)
+
+
+def test_main_table_compares_with_ds_when_it_ran(runs_dir, tmp_path):
+    # DS seed 0: uniform seed 0's curve at 4x the rollouts, so it reaches the 0.18 target at
+    # 26 steps = 10400 rollouts; gps seed 0 at 928.6 (test above), uniform seed 0 at 2600.
+    write_run(tmp_path / "runs" / "ds" / "seed0", "ds", 0, CURVES[("uniform", 0)], 400)
+    out = str(tmp_path / "out")
+    report.write_report([runs_dir], report.load_runs(runs_dir), out)
+    with open(os.path.join(out, "report.md")) as f:
+        md = f.read()
+    assert "| reached with uniform | rollouts × uniform | reached with ds | rollouts × ds |" in md
+    assert "| ds | 1 | 0.200 | +0.000 | +0.000 | 1/1 | 0.25× | — | — |" in md
+    assert "| 1/2 | 2.80× | 1/1 | 11.20× |" in md  # gps: against uniform, then DS
 
 
 def test_cost_and_speedup_tables_are_per_seed_and_interpolated(speedup_dir, tmp_path):
