@@ -138,14 +138,35 @@ def expand(sweeps: Sweep | Sequence[Sweep], root: str) -> list[Run]:
     return runs
 
 
+def load_module(path: str, name: str):
+    """A Python file as a module (configs/ and configs/sweeps/ are not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_config(path: str, arg: str | None = None):
+    """`get_config(arg)` of a config file."""
+    return load_module(path, "_config_" + os.path.splitext(os.path.basename(path))[0]).get_config(
+        arg
+    )
+
+
+def run_config(run: Run):
+    """The config a run's command builds: its file's `get_config(arg)` with the overrides."""
+    config_file, _, arg = run.command()[2].removeprefix("--config=").partition(":")
+    config = load_config(os.path.join(REPO, config_file), arg)
+    config.update_from_flattened_dict(dict(run.overrides))
+    return config
+
+
 def load_sweep(path: str) -> Sweep | tuple[Sweep, ...]:
     """`get_sweep()` of a sweep file, or `get_sweep(arg)` for "file.py:arg" (as config files)."""
     path, _, arg = path.partition(":")
     if not os.path.isfile(path):
         raise ConfigError(f"no sweep file {path}")
-    spec = importlib.util.spec_from_file_location("_sweep", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(path, "_sweep")
     parameters = list(inspect.signature(module.get_sweep).parameters.values())
     if arg and not parameters:
         raise ConfigError(f"{path} takes no argument (got {arg!r})")
@@ -155,7 +176,14 @@ def load_sweep(path: str) -> Sweep | tuple[Sweep, ...]:
 
 
 def is_finished(run: Run) -> bool:
-    return os.path.exists(os.path.join(run.workdir, "summary.json"))
+    """Whether the run finished the steps its config asks for today: a finished run whose
+    config's `steps` has grown since is continued (the trainer resumes it from its last
+    checkpoint with the same numbers as a longer run from the start)."""
+    summary = os.path.join(run.workdir, "summary.json")
+    if not os.path.exists(summary):
+        return False
+    with open(summary) as f:
+        return json.load(f)["steps"] >= run_config(run).steps
 
 
 def execute(run: Run, python: str = sys.executable) -> int:

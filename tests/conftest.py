@@ -1,7 +1,6 @@
 """Shared fixtures: repo root on sys.path, config loading, a smoke base cached once per session."""
 
 import glob
-import importlib.util
 import os
 import sys
 
@@ -15,16 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from experiments.sweeps import load_config  # noqa: E402 (needs ROOT on sys.path)
+
 CONFIG_FILES = sorted(glob.glob(os.path.join(ROOT, "configs", "*.py")))
-
-
-def load_config(path: str, arg: str | None = None):
-    """`get_config(arg)` of a config file (configs/ is not a package)."""
-    name = "_config_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
 
 
 @pytest.fixture

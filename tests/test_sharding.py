@@ -16,7 +16,7 @@ from conftest import ROOT
 _RUNS = """
 import json, os, sys
 sys.path[:0] = [{root!r}, os.path.join({root!r}, "tests")]
-from conftest import load_config
+from experiments.sweeps import load_config
 from gps.tasks import Countdown
 from gps.trainer import load_run, train
 import jax

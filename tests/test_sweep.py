@@ -7,9 +7,20 @@ import sys
 
 import pytest
 
-from conftest import ROOT, load_config
+from conftest import ROOT
 from experiments.quickstart import quickstart
-from experiments.sweeps import Sweep, chain, cross, expand, load_sweep, product, run_sweep, zip_
+from experiments.sweeps import (
+    Sweep,
+    chain,
+    cross,
+    expand,
+    is_finished,
+    load_sweep,
+    product,
+    run_config,
+    run_sweep,
+    zip_,
+)
 from gps.config import REGIMES
 from gps.errors import ConfigError
 from gps.selectors import SELECTORS
@@ -75,14 +86,6 @@ def _as_committed(built, committed):
     return out
 
 
-def _run_config(run):
-    """The config a sweep run's command builds."""
-    config_file, _, arg = run.command()[2].removeprefix("--config=").partition(":")
-    config = load_config(os.path.join(ROOT, config_file), arg)
-    config.update_from_flattened_dict(dict(run.overrides))
-    return config
-
-
 def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
     """Every committed run of the GPS ablation sweep has the config.json its sweep file's
     command builds today, so results/ablations/gps's command reproduces it. (The older
@@ -97,7 +100,7 @@ def test_sweep_file_still_builds_the_committed_ablation_runs_configs(tmp_path):
         committed = os.path.join(root, os.path.relpath(run.workdir, tmp_path / sweep.name))
         if not os.path.exists(committed):  # settings added after the committed runs
             continue
-        config = _run_config(run)
+        config = run_config(run)
         with open(os.path.join(committed, "config.json")) as f:
             recorded = json.load(f)
         assert _as_committed(json.loads(config.to_json()), recorded) == recorded, committed
@@ -134,7 +137,7 @@ def test_regimes_size_the_pool_by_visits_per_prompt():
         for regime, visits in REGIMES.items():
             for run in expand(load_sweep(f"{path}:{regime}"), "/tmp"):
                 if f"/{task}/" in run.workdir:
-                    config = _run_config(run)
+                    config = run_config(run)
                     per_prompt = config.steps * config.batch_size / config.task.train_size
                     assert abs(per_prompt - visits) / visits < 0.01, (run.workdir, per_prompt)
                     break
@@ -148,6 +151,16 @@ def test_regimes_size_the_pool_by_visits_per_prompt():
         load_sweep(os.path.join(ROOT, "configs", "sweeps", "gps_ablations.py:warm"))
     with pytest.raises(ConfigError, match="no sweep file"):
         load_sweep(os.path.join(ROOT, "configs", "sweeps", "no_such.py"))
+
+
+def test_a_finished_run_whose_steps_grew_is_unfinished(tmp_path):
+    run = expand(load_sweep(os.path.join(ROOT, "configs", "sweeps", "smoke.py")), str(tmp_path))[0]
+    assert not is_finished(run)
+    os.makedirs(run.workdir)
+    for steps, finished in ((run_config(run).steps, True), (run_config(run).steps - 1, False)):
+        with open(os.path.join(run.workdir, "summary.json"), "w") as f:
+            json.dump({"steps": steps}, f)
+        assert is_finished(run) == finished
 
 
 def _smoke_runs(root, cache):

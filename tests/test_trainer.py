@@ -10,7 +10,8 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import CONFIG_FILES, ROOT, load_config
+from conftest import CONFIG_FILES, ROOT
+from experiments.sweeps import load_config
 from gps import grpo, sampling, warmup
 from gps.checkpoint import Checkpointer
 from gps.errors import ConfigError
