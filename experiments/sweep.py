@@ -3,18 +3,27 @@
 python -m experiments.sweep configs/sweeps/main.py --root=workdirs/sweeps [--workers=2]
 python -m experiments.sweep configs/sweeps/main.py --root=... --print_commands  # for a cluster
 python -m experiments.sweep configs/sweeps/regimes.py:revisit  # a sweep file's argument
+python -m experiments.sweep SWEEP_FILE --root=... --archive_to=results/x   # finished runs, bases
+python -m experiments.sweep SWEEP_FILE --root=... --restore_from=results/x  # then rerun
 """
 
+import os
 import sys
 
 from absl import app, flags
 
-from experiments.sweeps import expand, load_sweep, run_sweep
+from experiments.sweeps import archive, expand, load_sweep, restore, run_sweep
 from gps.errors import GPSError
 
 _ROOT = flags.DEFINE_string("root", "workdirs/sweeps", "Folder holding the sweeps' workdirs.")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Runs executed in parallel.")
 _PRINT = flags.DEFINE_boolean("print_commands", False, "Print the runs' commands, run nothing.")
+_ARCHIVE = flags.DEFINE_string(
+    "archive_to", None, "Copy the finished runs' records and bases to this folder, run nothing."
+)
+_RESTORE = flags.DEFINE_string(
+    "restore_from", None, "Copy the finished runs and bases archived there back, run nothing."
+)
 
 
 def main(argv):
@@ -25,6 +34,15 @@ def main(argv):
     except GPSError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    if _ARCHIVE.value:
+        print(f"archived {archive(runs, _ROOT.value, _ARCHIVE.value)} finished runs")
+        return
+    if _RESTORE.value:
+        if not os.path.isdir(_RESTORE.value):
+            print(f"error: no archive folder {_RESTORE.value}", file=sys.stderr)
+            sys.exit(2)
+        print(f"restored {restore(runs, _ROOT.value, _RESTORE.value)} finished runs")
+        return
     if _PRINT.value:
         for run in runs:
             print(" ".join(run.command("python")))

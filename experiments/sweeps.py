@@ -7,7 +7,10 @@ settings (built with `product` / `zip_` / `chain`) × seeds. A setting's keys ar
 config-file arguments (`selector`, `smoke`) or, prefixed `config.`, dotted overrides
 (`config.rl.lr`), exactly as on the run.py command line. Each run gets its own workdir,
 named from its settings. A finished run (summary.json present) is skipped when the sweep
-starts again; a half-finished one resumes from its checkpoint (run.py does that).
+starts again; a half-finished one resumes from its checkpoint (run.py does that). `archive`
+copies the finished runs' records and their base models elsewhere (e.g. into results/, to
+commit) and `restore` copies them back, so a fresh machine continues the sweep without
+rerunning what finished or retraining a base.
 """
 
 import dataclasses
@@ -17,6 +20,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -184,6 +188,46 @@ def is_finished(run: Run) -> bool:
         return False
     with open(summary) as f:
         return json.load(f)["steps"] >= run_config(run).steps
+
+
+RECORDS = ("config.json", "sweep.json", "log.txt", "metrics.jsonl", "eval.jsonl", "summary.json")
+BASES = "bases"  # the archive's folder of base models, beside the sweeps' folders
+
+
+def archive(runs: list[Run], root: str, dest: str) -> int:
+    """Copies each finished run's records (not its checkpoints or TensorBoard events) to
+    `dest`, laid out as under `root`, and its base model to dest/bases; returns the number of
+    runs copied. What `dest` already holds is overwritten only by a finished run's records."""
+    root, copied = os.path.abspath(root), 0
+    for run in filter(is_finished, runs):
+        target = os.path.join(dest, os.path.relpath(run.workdir, root))
+        os.makedirs(target, exist_ok=True)
+        for name in RECORDS:
+            if os.path.exists(source := os.path.join(run.workdir, name)):
+                shutil.copy2(source, target)
+        with open(os.path.join(run.workdir, "summary.json")) as f:
+            base = os.path.join(REPO, json.load(f)["base_model"])
+        shutil.copytree(base, os.path.join(dest, BASES, os.path.basename(base)), dirs_exist_ok=True)
+        copied += 1
+    return copied
+
+
+def restore(runs: list[Run], root: str, source: str) -> int:
+    """The inverse of `archive`: copies archived finished runs that `root` has not finished
+    into it, and every archived base its runs' base cache lacks; returns the runs copied."""
+    root, copied = os.path.abspath(root), 0
+    for run in runs:
+        archived = os.path.join(source, os.path.relpath(run.workdir, root))
+        if os.path.exists(os.path.join(archived, "summary.json")) and not is_finished(run):
+            shutil.copytree(archived, run.workdir, dirs_exist_ok=True)
+            copied += 1
+    bases = os.path.join(source, BASES)
+    caches = {os.path.join(REPO, run_config(run).base.cache_dir) for run in runs}
+    for cache, name in itertools.product(caches, os.listdir(bases) if os.path.isdir(bases) else ()):
+        if not os.path.exists(path := os.path.join(cache, name)):  # renamed into place whole
+            shutil.copytree(os.path.join(bases, name), f"{path}.tmp{os.getpid()}")
+            os.replace(f"{path}.tmp{os.getpid()}", path)
+    return copied
 
 
 def execute(run: Run, python: str = sys.executable) -> int:

@@ -11,12 +11,14 @@ from conftest import ROOT
 from experiments.quickstart import quickstart
 from experiments.sweeps import (
     Sweep,
+    archive,
     chain,
     cross,
     expand,
     is_finished,
     load_sweep,
     product,
+    restore,
     run_config,
     run_sweep,
     zip_,
@@ -167,6 +169,43 @@ def _smoke_runs(root, cache):
     sweep = load_sweep(os.path.join(ROOT, "configs", "sweeps", "smoke.py"))
     settings = cross(list(sweep.settings), [{"config.base.cache_dir": cache}])
     return expand(Sweep(sweep.name, sweep.configs, tuple(settings), sweep.seeds), root)
+
+
+def test_archive_then_restore_carries_finished_runs_and_bases_to_a_fresh_root(tmp_path):
+    cache = tmp_path / "cache"
+    runs = _smoke_runs(str(tmp_path / "old"), str(cache))
+    finished, unfinished = runs
+    base = cache / "countdown-seed0-abc"
+    os.makedirs(base / "params")
+    (base / "base.json").write_text("{}")
+    for run, summary in ((finished, True), (unfinished, False)):
+        os.makedirs(os.path.join(run.workdir, "checkpoints", "2"))
+        for name in ("config.json", "metrics.jsonl", "log.txt"):
+            with open(os.path.join(run.workdir, name), "w") as f:
+                f.write(run.method)
+        if summary:
+            with open(os.path.join(run.workdir, "summary.json"), "w") as f:
+                json.dump({"steps": run_config(run).steps, "base_model": str(base)}, f)
+    dest = tmp_path / "archive"
+    assert archive(runs, str(tmp_path / "old"), str(dest)) == 1
+    archived = dest / os.path.relpath(finished.workdir, tmp_path / "old")
+    assert sorted(os.listdir(archived)) == [
+        "config.json",
+        "log.txt",
+        "metrics.jsonl",
+        "summary.json",
+    ]
+    assert not os.path.exists(dest / os.path.relpath(unfinished.workdir, tmp_path / "old"))
+    assert os.listdir(dest / "bases") == ["countdown-seed0-abc"]
+
+    shutil.rmtree(cache)  # a fresh machine: neither the runs nor the base
+    fresh = _smoke_runs(str(tmp_path / "new"), str(cache))
+    assert restore(fresh, str(tmp_path / "new"), str(dest)) == 1
+    assert [is_finished(run) for run in fresh] == [True, False]
+    with open(os.path.join(fresh[0].workdir, "metrics.jsonl")) as f:
+        assert f.read() == finished.method
+    assert (cache / "countdown-seed0-abc" / "base.json").exists()
+    assert restore(fresh, str(tmp_path / "new"), str(dest)) == 0  # nothing left to restore
 
 
 def test_smoke_sweep_runs_then_skips_finished_and_resumes_interrupted(tmp_path, shared_base_cache):
