@@ -25,6 +25,9 @@ class RunLogs:
         self.evals.append(record)
         self._eval_board.write(record)
 
-    def close(self) -> None:
+    def __enter__(self) -> "RunLogs":
+        return self
+
+    def __exit__(self, *exc) -> None:
         self._metrics_board.close()
         self._eval_board.close()

@@ -391,12 +391,14 @@ def train(config, workdir: str, log=print) -> dict:
     if latest is not None:
         state = ckpt.restore(latest, state)
         log(f"resumed from step {latest}")
-    logs = RunLogs(workdir, latest)
     log(
         f"policy: {count_params(state['params']):,} parameters on {setup.mesh.devices.size} "
         f"device(s); pool {len(setup.pool)}; selector {config.selector.name}"
     )
-    with progress.bar(config.steps, "RL", initial=int(state["step"])) as steps_bar:
+    with (
+        RunLogs(workdir, latest) as logs,  # closed on a crash too: TensorBoard keeps its events
+        progress.bar(config.steps, "RL", initial=int(state["step"])) as steps_bar,
+    ):
         say = progress.printer(steps_bar, log)
         while (step := int(state["step"])) < config.steps:
             if step % config.eval.every == 0:
@@ -420,12 +422,12 @@ def train(config, workdir: str, log=print) -> dict:
                 )
             if step % config.checkpoint_every == 0 or step == config.steps:
                 ckpt.save(step, state)
-    evals = logs.evals.read()
-    if not evals or evals[-1]["step"] != int(state["step"]):
-        evals.append(trainer.eval_step(state))
-        logs.evaluation(evals[-1])
-        log(_eval_line(evals[-1]))
-    logs.close()
+        evals = logs.evals.read()
+        if not evals or evals[-1]["step"] != int(state["step"]):
+            steps_bar.set_postfix_str("evaluating")
+            evals.append(trainer.eval_step(state))
+            logs.evaluation(evals[-1])
+            say(_eval_line(evals[-1]))
     summary = {
         "code": code,
         "steps": int(state["step"]),
