@@ -196,8 +196,8 @@ BASES = "bases"  # the archive's folder of base models, beside the sweeps' folde
 
 def archive(runs: list[Run], root: str, dest: str) -> int:
     """Copies each finished run's records (not its checkpoints or TensorBoard events) to
-    `dest`, laid out as under `root`, and its base model to dest/bases; returns the number of
-    runs copied. What `dest` already holds is overwritten only by a finished run's records."""
+    `dest`, laid out as under `root`, and its base model, where cached, to dest/bases;
+    returns the number of runs copied. Only finished runs' records overwrite what `dest` holds."""
     root, copied = os.path.abspath(root), 0
     for run in filter(is_finished, runs):
         target = os.path.join(dest, os.path.relpath(run.workdir, root))
@@ -207,7 +207,10 @@ def archive(runs: list[Run], root: str, dest: str) -> int:
                 shutil.copy2(source, target)
         with open(os.path.join(run.workdir, "summary.json")) as f:
             base = os.path.join(REPO, json.load(f)["base_model"])
-        shutil.copytree(base, os.path.join(dest, BASES, os.path.basename(base)), dirs_exist_ok=True)
+        if os.path.isdir(base):  # absent where the run was restored and its base never loaded
+            shutil.copytree(
+                base, os.path.join(dest, BASES, os.path.basename(base)), dirs_exist_ok=True
+            )
         copied += 1
     return copied
 

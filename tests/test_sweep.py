@@ -199,6 +199,7 @@ def test_archive_then_restore_carries_finished_runs_and_bases_to_a_fresh_root(tm
     assert os.listdir(dest / "bases") == ["countdown-seed0-abc"]
 
     shutil.rmtree(cache)  # a fresh machine: neither the runs nor the base
+    assert archive(runs, str(tmp_path / "old"), str(dest)) == 1  # the base stays archived
     fresh = _smoke_runs(str(tmp_path / "new"), str(cache))
     assert restore(fresh, str(tmp_path / "new"), str(dest)) == 1
     assert [is_finished(run) for run in fresh] == [True, False]
