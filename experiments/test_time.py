@@ -12,7 +12,9 @@ concentration is fitted on the run's eval-set prompts that are not test prompts:
 `--calibration` samples each, outside the budget); and the accuracy of the point
 allocation driven by success rates measured on separate samples (an oracle, outside the
 budget: what a perfect predictor could give).
-Prints JSON lines and a Markdown table; --out writes both to files.
+Gains over uniform are paired over prompts (the same samples score every allocation), with
+a 95% interval of ±1.96 standard errors of the per-prompt differences. Prints JSON lines
+and a Markdown table; --out writes both to files.
 """
 
 import dataclasses
@@ -48,20 +50,26 @@ _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_tim
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| K (samples/prompt) | uniform best-of-K | predicted allocation | gain (points) "
-        "| budget to match uniform | calibrated allocation | gain (points) "
+        "| K (samples/prompt) | uniform best-of-K | predicted allocation "
+        "| gain (points, 95% paired CI) | budget to match uniform | calibrated allocation "
+        "| gain (points, 95% paired CI) "
         "| oracle-rate allocation |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    gain = lambda r, key: f"{100 * (r[key] - r['uniform_acc']):+.1f}" if key in r else "—"  # noqa: E731
+
+    def gain(r, name):  # paired over prompts, with its 95% interval
+        if f"{name}_gain" not in r:
+            return "—"
+        return f"{100 * r[f'{name}_gain']:+.1f} ± {196 * r[f'{name}_gain_se']:.1f}"
+
     value = lambda r, key: f"{r[key]:.3f}" if key in r else "—"  # noqa: E731
     for r in rows:
         match = r["budget_to_match_uniform"]
         lines.append(
             f"| {r['budget_per_prompt']} | {r['uniform_acc']:.3f} | {r['predicted_acc']:.3f} "
-            f"| {gain(r, 'predicted_acc')} "
+            f"| {gain(r, 'predicted')} "
             f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} "
-            f"| {value(r, 'calibrated_acc')} | {gain(r, 'calibrated_acc')} "
+            f"| {value(r, 'calibrated_acc')} | {gain(r, 'calibrated')} "
             f"| {value(r, 'oracle_acc')} |"
         )
     return "\n".join(lines)

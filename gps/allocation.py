@@ -110,14 +110,26 @@ def fit_belief(predicted, successes, n: int) -> Belief:
     return belief_of(x)
 
 
-def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
-    """Share of prompts with a correct sample among their first k_i (correct: [N, S] bool)."""
+def best_of_solved(correct: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """[N] whether prompt i has a correct sample among its first k_i (correct: [N, S] bool)."""
     if counts.max(initial=0) > correct.shape[1]:
         raise ValueError(
             f"an allocation of {counts.max()} exceeds the {correct.shape[1]} samples drawn"
         )
     taken = np.arange(correct.shape[1])[None, :] < counts[:, None]
-    return float((correct & taken).any(axis=1).mean())
+    return (correct & taken).any(axis=1)
+
+
+def best_of_accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
+    """Share of prompts with a correct sample among their first k_i."""
+    return float(best_of_solved(correct, counts).mean())
+
+
+def paired_gain(solved: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(mean, standard error) over prompts of an allocation's solved-minus-reference: both are
+    scored on the same samples, so the per-prompt differences carry the comparison."""
+    diff = solved.astype(float) - reference
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
 
 
 MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal accuracy
@@ -126,39 +138,40 @@ MATCH_GRID = np.linspace(0.125, 1.0, 8)  # budget fractions searched for equal a
 def allocation_report(
     predicted, correct, budgets, minimum, oracle=None, belief: Belief | None = None
 ) -> list[dict]:
-    """Uniform vs predicted allocation at each budget K, on the same samples `correct`.
+    """Uniform vs predicted allocation at each budget K, on the same samples `correct`, with
+    each allocation's paired gain over uniform and its standard error (`*_gain`, `*_gain_se`).
     With `belief`, also the allocation under it (`calibrated_*`); with `oracle` (success
     rates measured on separate samples), the point allocation driven by them, as an upper
     reference for what a predictor could give."""
     n = len(predicted)
     rows = []
     for k in budgets:
-        uniform = best_of_accuracy(correct, np.full(n, k))
+        uniform = best_of_solved(correct, np.full(n, k))
         counts = greedy_allocation(predicted, k * n, minimum)
-        extra = {}
+        allocations = {"predicted": counts}
         if belief is not None:
-            calibrated = belief.allocation(predicted, k * n, minimum)
-            extra["calibrated_acc"] = best_of_accuracy(correct, calibrated)
-            extra["calibrated_prompts_without_samples"] = int((calibrated == 0).sum())
+            allocations["calibrated"] = belief.allocation(predicted, k * n, minimum)
         if oracle is not None:
-            oracle_counts = greedy_allocation(oracle, k * n, minimum)
-            extra["oracle_acc"] = best_of_accuracy(correct, oracle_counts)
+            allocations["oracle"] = greedy_allocation(oracle, k * n, minimum)
+        row = {
+            "budget_per_prompt": k,
+            "uniform_acc": float(uniform.mean()),
+            "max_samples_one_prompt": int(counts.max()),
+            "prompts_without_samples": int((counts == 0).sum()),
+        }
+        for name, allocation in allocations.items():
+            solved = best_of_solved(correct, allocation)
+            row[f"{name}_acc"] = float(solved.mean())
+            row[f"{name}_gain"], row[f"{name}_gain_se"] = paired_gain(solved, uniform)
+        if belief is not None:
+            row["calibrated_prompts_without_samples"] = int((allocations["calibrated"] == 0).sum())
         matched = [
             f
             for f in MATCH_GRID
             if f * k >= minimum  # budgets below `minimum` per prompt are not allocations
             and best_of_accuracy(correct, greedy_allocation(predicted, int(f * k * n), minimum))
-            >= uniform
+            >= row["uniform_acc"]
         ]
-        rows.append(
-            {
-                "budget_per_prompt": k,
-                "uniform_acc": uniform,
-                "predicted_acc": best_of_accuracy(correct, counts),
-                "max_samples_one_prompt": int(counts.max()),
-                "prompts_without_samples": int((counts == 0).sum()),
-                "budget_to_match_uniform": float(min(matched)) if matched else None,
-                **extra,
-            }
-        )
+        row["budget_to_match_uniform"] = float(min(matched)) if matched else None
+        rows.append(row)
     return rows

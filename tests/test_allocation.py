@@ -111,6 +111,9 @@ def test_allocation_report_oracle_and_minimum():
     # samples (neither correct); K=2 then adds 0.2 and 0.16 on prompt 0, whose first is correct.
     rows = allocation_report(np.array([0.9, 0.1]), correct, [1, 2], 0, np.array([0.2, 0.6]))
     assert [r["oracle_acc"] for r in rows] == [0.0, 0.5]
+    # Paired with uniform (prompt 0 solved, prompt 1 not): K=1 loses prompt 0, differences
+    # (-1, 0): mean -0.5, standard error 0.5; K=2 solves the same prompts as uniform.
+    assert [(r["oracle_gain"], r["oracle_gain_se"]) for r in rows] == [(-0.5, 0.5), (0.0, 0.0)]
     # With one sample per prompt at least, budgets below 1 per prompt are never tried (they
     # would be an error); half of K=2 already matches uniform.
     rows = allocation_report(np.array([0.9, 0.1]), correct, [2], minimum=1)
