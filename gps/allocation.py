@@ -22,6 +22,7 @@ import heapq
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, expit, logit
+from scipy.stats import chi2
 
 _EDGE = 1e-3  # predictions are kept off 0 and 1, where a Beta belief degenerates
 
@@ -92,9 +93,14 @@ def _clip(predicted) -> np.ndarray:
 LOG_CONCENTRATION = (np.log(0.05), np.log(1e5))
 
 
-def fit_belief(predicted, successes, n: int) -> Belief:
+def fit_belief(predicted, successes, n: int, level: float = 0.05) -> Belief:
     """The Belief maximising the beta-binomial likelihood of `successes` out of `n` samples
-    per prompt (prompts held out from the ones to allocate on)."""
+    per prompt (prompts held out from the ones to allocate on).
+
+    The slope is kept only where a likelihood-ratio test (χ² with one degree of freedom)
+    rejects slope = 0 at `level`: a predictor whose ranking the held-out outcomes do not
+    establish gets slope 0, every prompt alike, and the uniform allocation, instead of a
+    reallocation driven by a slope fitted to noise."""
     successes = np.asarray(successes)
 
     def belief_of(x):  # c kept in [0.05, 1e5]: all-0 (or all-n) outcomes would drive it to 0
@@ -105,9 +111,17 @@ def fit_belief(predicted, successes, n: int) -> Belief:
         a, b = _beta_params(belief.mean(predicted), belief.concentration)
         return -(betaln(successes + a, n - successes + b) - betaln(a, b)).sum()  # + const
 
-    start = np.array([1.0, 0.0, np.log(10.0)])
-    x = minimize(negative_log_likelihood, start, method="Nelder-Mead", options={"maxiter": 2000}).x
-    return belief_of(x)
+    def fit(objective, start):
+        found = minimize(objective, start, method="Nelder-Mead", options={"maxiter": 2000})
+        return found.x, found.fun
+
+    ranked, ranked_nll = fit(negative_log_likelihood, np.array([1.0, 0.0, np.log(10.0)]))
+    flat, flat_nll = fit(
+        lambda x: negative_log_likelihood([0.0, *x]), np.array([0.0, np.log(10.0)])
+    )
+    if 2.0 * (flat_nll - ranked_nll) > chi2.ppf(1.0 - level, df=1):
+        return belief_of(ranked)
+    return belief_of([0.0, *flat])
 
 
 def best_of_solved(correct: np.ndarray, counts: np.ndarray) -> np.ndarray:

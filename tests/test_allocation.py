@@ -74,7 +74,7 @@ def test_fit_belief_recovers_how_outcomes_scatter_and_how_predictions_are_biased
         assert belief.shift == pytest.approx(-1.0, abs=0.1)
         assert belief.concentration == pytest.approx(c, rel=0.3)
     noise = fit_belief(predicted, rng.binomial(8, 0.3, size=predicted.size), 8)
-    assert abs(noise.slope) < 0.05
+    assert noise.slope == 0.0
     counts = Belief(0.0, 0.0, 5.0).allocation(predicted[:100], 300)
     assert (counts == 3).all()
     # Outcomes all 0 (a hard eval set): the concentration stays in its bounds, and the
@@ -82,6 +82,22 @@ def test_fit_belief_recovers_how_outcomes_scatter_and_how_predictions_are_biased
     never = fit_belief(predicted[:200], np.zeros(200, int), 8)
     assert 0.05 <= never.concentration <= 1e5
     assert never.allocation(predicted[:100], 300).max() <= 10
+
+
+def test_fit_belief_keeps_a_slope_only_where_held_out_outcomes_establish_it():
+    """On 250 held-out prompts (an eval set's size), predictions that do not rank get slope 0
+    (the uniform allocation) on at least 90 of 100 draws (the test's level is 5%), while a
+    ranking as strong as arithmetic's (slope 0.6, c = 2.5) is kept on every draw."""
+    rng = np.random.default_rng(1)
+    flat, kept = 0, 0
+    for _ in range(100):
+        predicted = rng.uniform(0.05, 0.95, size=250)
+        flat += fit_belief(predicted, rng.binomial(8, rng.beta(0.4, 2.0, size=250)), 8).slope == 0
+        m = Belief(0.6, -0.4, 2.5).mean(predicted)
+        kept += (
+            fit_belief(predicted, rng.binomial(8, rng.beta(2.5 * m, 2.5 * (1 - m))), 8).slope > 0
+        )
+    assert flat >= 90 and kept == 100
 
 
 def test_best_of_accuracy_counts_only_the_allocated_samples():
