@@ -14,7 +14,8 @@ allocation driven by success rates measured on separate samples (an oracle, outs
 budget: what a perfect predictor could give).
 Gains over uniform are paired over prompts (the same samples score every allocation), with
 a 95% interval of ±1.96 standard errors of the per-prompt differences. Prints JSON lines
-and a Markdown table; --out writes both to files.
+and a Markdown table; --out writes both to files, with samples.npz: the predictions, the
+drawn samples' correctness and the calibration outcomes, to compare allocations offline.
 """
 
 import dataclasses
@@ -106,17 +107,17 @@ def main(argv):
         )
 
     oracle = draw(problems, _ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
-    belief = None
+    belief, calibration = None, {}
     if _CALIBRATION.value:
         tested = {p.text for p in problems}  # eval and test splits may share prompts
         held_out = [p for p in setup.eval_sets[name] if p.text not in tested]
-        belief = fit_belief(
-            run.selector.predict_unseen(
+        calibration = {
+            "calibration_predicted": run.selector.predict_unseen(
                 run.selector_state, jax.random.fold_in(key, 3), [p.text for p in held_out]
             ),
-            draw(held_out, _CALIBRATION.value, 4).sum(axis=1),
-            _CALIBRATION.value,
-        )
+            "calibration_successes": draw(held_out, _CALIBRATION.value, 4).sum(axis=1),
+        }
+        belief = fit_belief(*calibration.values(), _CALIBRATION.value)
     # Enough samples per prompt for the largest allocation any rule makes.
     allocators = [lambda budget: greedy_allocation(predicted, budget, _MINIMUM.value)]
     if belief is not None:
@@ -143,6 +144,13 @@ def main(argv):
             f.write("\n".join(lines) + "\n")
         with open(os.path.join(_OUT.value, "test_time.md"), "w") as f:
             f.write(f"{json.dumps(header)}\n\n{table}\n")
+        np.savez_compressed(  # what the allocations are scored on, to study others offline
+            os.path.join(_OUT.value, "samples.npz"),
+            predicted=np.asarray(predicted),
+            correct=correct,
+            **({"oracle_rates": oracle} if oracle is not None else {}),
+            **{k: np.asarray(v) for k, v in calibration.items()},
+        )
 
 
 if __name__ == "__main__":

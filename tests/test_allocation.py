@@ -1,19 +1,27 @@
-"""Test-time allocation: greedy equals brute force; accuracy from drawn samples."""
+"""Test-time allocation: greedy equals brute force; accuracy from drawn samples; the experiment
+end to end on a trained smoke run."""
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
+from gps import config as config_lib
 from gps.allocation import (
+    Belief,
     allocation_report,
     best_of_accuracy,
     expected_solved,
-    Belief,
     fit_belief,
     greedy_allocation,
     unsolved_probability,
 )
+from gps.trainer import train
 
 
 def _brute_force(predicted, budget, minimum, concentration=None):
@@ -134,3 +142,26 @@ def test_allocation_report_oracle_and_minimum():
     # would be an error); half of K=2 already matches uniform.
     rows = allocation_report(np.array([0.9, 0.1]), correct, [2], minimum=1)
     assert rows[0]["budget_to_match_uniform"] == 0.5
+
+
+def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config):
+    """`experiments.test_time` end to end on a smoke GPS run: its rows, and the saved samples
+    reproduce the uniform rows and the paired gains."""
+    config = cached_smoke_config
+    config.selector = config_lib.selector_config("gps", "", "")
+    workdir, out = str(tmp_path / "run"), str(tmp_path / "test_time")
+    train(config, workdir, log=lambda *a: None)
+    command = [sys.executable, "-m", "experiments.test_time", workdir, "--size=24"]
+    command += ["--budgets=1,2", "--calibration=4", "--oracle=2", f"--out={out}"]
+    subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
+    with open(os.path.join(out, "test_time.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    saved = np.load(os.path.join(out, "samples.npz"))
+    assert saved["correct"].shape[0] == len(saved["predicted"]) == 24
+    assert len(saved["calibration_predicted"]) == len(saved["calibration_successes"]) > 0
+    for row in rows:
+        k = row["budget_per_prompt"]
+        assert row["uniform_acc"] == best_of_accuracy(saved["correct"], np.full(24, k))
+        for name in ("predicted", "calibrated", "oracle"):
+            assert row[f"{name}_gain"] == pytest.approx(row[f"{name}_acc"] - row["uniform_acc"])
+            assert row[f"{name}_gain_se"] >= 0.0
