@@ -13,7 +13,7 @@ import sys
 from absl import app, flags
 
 from experiments.sweeps import archive, expand, load_sweep, restore, run_sweep
-from gps.errors import GPSError
+from gps.errors import ConfigError, GPSError
 
 _ROOT = flags.DEFINE_string("root", "workdirs/sweeps", "Folder holding the sweeps' workdirs.")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Runs executed in parallel.")
@@ -34,15 +34,21 @@ def main(argv):
     except GPSError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    if _ARCHIVE.value:
-        print(f"archived {archive(runs, _ROOT.value, _ARCHIVE.value)} finished runs")
-        return
-    if _RESTORE.value:
-        if not os.path.isdir(_RESTORE.value):
-            print(f"error: no archive folder {_RESTORE.value}", file=sys.stderr)
-            sys.exit(2)
-        print(f"restored {restore(runs, _ROOT.value, _RESTORE.value)} finished runs")
-        return
+    if _ARCHIVE.value and _RESTORE.value:
+        print("error: give --archive_to or --restore_from, not both", file=sys.stderr)
+        sys.exit(2)
+    try:
+        if _ARCHIVE.value:
+            print(f"archived {archive(runs, _ROOT.value, _ARCHIVE.value)} finished runs")
+            return
+        if _RESTORE.value:
+            if not os.path.isdir(_RESTORE.value):
+                raise ConfigError(f"no archive folder {_RESTORE.value}")
+            print(f"restored {restore(runs, _ROOT.value, _RESTORE.value)} finished runs")
+            return
+    except (GPSError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     if _PRINT.value:
         for run in runs:
             print(" ".join(run.command("python")))

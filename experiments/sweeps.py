@@ -206,11 +206,12 @@ def archive(runs: list[Run], root: str, dest: str) -> int:
             if os.path.exists(source := os.path.join(run.workdir, name)):
                 shutil.copy2(source, target)
         with open(os.path.join(run.workdir, "summary.json")) as f:
-            base = os.path.join(REPO, json.load(f)["base_model"])
-        if os.path.isdir(base):  # absent where the run was restored and its base never loaded
-            shutil.copytree(
-                base, os.path.join(dest, BASES, os.path.basename(base)), dirs_exist_ok=True
-            )
+            base = os.path.join(REPO, json.load(f).get("base_model", ""))
+        archived = os.path.join(dest, BASES, os.path.basename(base))
+        # Absent where the run was restored and its base never loaded; copied whole, once.
+        if os.path.exists(os.path.join(base, "base.json")) and not os.path.exists(archived):
+            shutil.copytree(base, f"{archived}.tmp{os.getpid()}")
+            os.replace(f"{archived}.tmp{os.getpid()}", archived)
         copied += 1
     return copied
 
@@ -220,13 +221,20 @@ def restore(runs: list[Run], root: str, source: str) -> int:
     into it, and every archived base its runs' base cache lacks; returns the runs copied."""
     root, copied = os.path.abspath(root), 0
     for run in runs:
-        archived = os.path.join(source, os.path.relpath(run.workdir, root))
-        if os.path.exists(os.path.join(archived, "summary.json")) and not is_finished(run):
-            shutil.copytree(archived, run.workdir, dirs_exist_ok=True)
+        archived = dataclasses.replace(
+            run, workdir=os.path.join(source, os.path.relpath(run.workdir, root))
+        )
+        # Only what is finished for today's config: an archived run with fewer steps would
+        # overwrite the logs of a local run continuing past them.
+        if is_finished(archived) and not is_finished(run):
+            shutil.copytree(archived.workdir, run.workdir, dirs_exist_ok=True)
             copied += 1
     bases = os.path.join(source, BASES)
-    caches = {os.path.join(REPO, run_config(run).base.cache_dir) for run in runs}
-    for cache, name in itertools.product(caches, os.listdir(bases) if os.path.isdir(bases) else ()):
+    names = os.listdir(bases) if os.path.isdir(bases) else ()
+    caches = {os.path.join(REPO, os.path.expanduser(run_config(r).base.cache_dir)) for r in runs}
+    for cache, name in itertools.product(caches, names):
+        if not os.path.exists(os.path.join(bases, name, "base.json")):
+            continue  # not a whole base
         if not os.path.exists(path := os.path.join(cache, name)):  # renamed into place whole
             shutil.copytree(os.path.join(bases, name), f"{path}.tmp{os.getpid()}")
             os.replace(f"{path}.tmp{os.getpid()}", path)

@@ -159,9 +159,12 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     saved = np.load(os.path.join(out, "samples.npz"))
     assert saved["correct"].shape[0] == len(saved["predicted"]) == 24
     assert len(saved["calibration_predicted"]) == len(saved["calibration_successes"]) > 0
-    for row in rows:
-        k = row["budget_per_prompt"]
-        assert row["uniform_acc"] == best_of_accuracy(saved["correct"], np.full(24, k))
-        for name in ("predicted", "calibrated", "oracle"):
-            assert row[f"{name}_gain"] == pytest.approx(row[f"{name}_acc"] - row["uniform_acc"])
-            assert row[f"{name}_gain_se"] >= 0.0
+    belief = fit_belief(saved["calibration_predicted"], saved["calibration_successes"], 4)
+    rebuilt = allocation_report(
+        saved["predicted"], saved["correct"], [1, 2], 0, saved["oracle_rates"], belief
+    )
+    for row, again in zip(rows, rebuilt, strict=True):
+        assert {k: row[k] for k in again} == pytest.approx(again)
+        assert row["uniform_acc"] == best_of_accuracy(
+            saved["correct"], np.full(24, row["budget_per_prompt"])
+        )

@@ -208,6 +208,21 @@ def test_archive_then_restore_carries_finished_runs_and_bases_to_a_fresh_root(tm
     assert (cache / "countdown-seed0-abc" / "base.json").exists()
     assert restore(fresh, str(tmp_path / "new"), str(dest)) == 0  # nothing left to restore
 
+    # An archived run with fewer steps than today's config is not restored over a local run
+    # continuing past them.
+    with open(dest / os.path.relpath(fresh[0].workdir, tmp_path / "new") / "summary.json") as f:
+        short = {**json.load(f), "steps": run_config(finished).steps - 1}
+    with open(
+        dest / os.path.relpath(fresh[0].workdir, tmp_path / "new") / "summary.json", "w"
+    ) as f:
+        json.dump(short, f)
+    os.remove(os.path.join(fresh[0].workdir, "summary.json"))
+    with open(os.path.join(fresh[0].workdir, "metrics.jsonl"), "w") as f:
+        f.write("local")
+    assert restore(fresh, str(tmp_path / "new"), str(dest)) == 0
+    with open(os.path.join(fresh[0].workdir, "metrics.jsonl")) as f:
+        assert f.read() == "local"
+
 
 def test_smoke_sweep_runs_then_skips_finished_and_resumes_interrupted(tmp_path, shared_base_cache):
     runs = _smoke_runs(str(tmp_path), shared_base_cache)
