@@ -194,6 +194,17 @@ RECORDS = ("config.json", "sweep.json", "log.txt", "metrics.jsonl", "eval.jsonl"
 BASES = "bases"  # the archive's folder of base models, beside the sweeps' folders
 
 
+def _base_cache(run: Run) -> str:
+    """The folder of the run's cached base models, as gps.warmup resolves it."""
+    return os.path.join(REPO, os.path.expanduser(run_config(run).base.cache_dir))
+
+
+def _copy_whole(source: str, target: str) -> None:
+    """Copies a folder to a temporary name and renames it into place: never half there."""
+    shutil.copytree(source, f"{target}.tmp{os.getpid()}")
+    os.replace(f"{target}.tmp{os.getpid()}", target)
+
+
 def archive(runs: list[Run], root: str, dest: str) -> int:
     """Copies each finished run's records (not its checkpoints or TensorBoard events) to
     `dest`, laid out as under `root`, and its base model, where cached, to dest/bases;
@@ -206,12 +217,15 @@ def archive(runs: list[Run], root: str, dest: str) -> int:
             if os.path.exists(source := os.path.join(run.workdir, name)):
                 shutil.copy2(source, target)
         with open(os.path.join(run.workdir, "summary.json")) as f:
-            base = os.path.join(REPO, json.load(f).get("base_model", ""))
-        archived = os.path.join(dest, BASES, os.path.basename(base))
-        # Absent where the run was restored and its base never loaded; copied whole, once.
-        if os.path.exists(os.path.join(base, "base.json")) and not os.path.exists(archived):
-            shutil.copytree(base, f"{archived}.tmp{os.getpid()}")
-            os.replace(f"{archived}.tmp{os.getpid()}", archived)
+            name = os.path.basename(json.load(f).get("base_model", ""))
+        base, archived = os.path.join(_base_cache(run), name), os.path.join(dest, BASES, name)
+        # Absent where the run was restored and its base never loaded; copied once.
+        if (
+            name
+            and os.path.exists(os.path.join(base, "base.json"))
+            and not os.path.exists(archived)
+        ):
+            _copy_whole(base, archived)
         copied += 1
     return copied
 
@@ -230,14 +244,14 @@ def restore(runs: list[Run], root: str, source: str) -> int:
             shutil.copytree(archived.workdir, run.workdir, dirs_exist_ok=True)
             copied += 1
     bases = os.path.join(source, BASES)
-    names = os.listdir(bases) if os.path.isdir(bases) else ()
-    caches = {os.path.join(REPO, os.path.expanduser(run_config(r).base.cache_dir)) for r in runs}
-    for cache, name in itertools.product(caches, names):
-        if not os.path.exists(os.path.join(bases, name, "base.json")):
-            continue  # not a whole base
-        if not os.path.exists(path := os.path.join(cache, name)):  # renamed into place whole
-            shutil.copytree(os.path.join(bases, name), f"{path}.tmp{os.getpid()}")
-            os.replace(f"{path}.tmp{os.getpid()}", path)
+    whole = [
+        n
+        for n in (os.listdir(bases) if os.path.isdir(bases) else ())
+        if os.path.exists(os.path.join(bases, n, "base.json"))
+    ]
+    for cache, name in itertools.product({_base_cache(r) for r in runs}, whole):
+        if not os.path.exists(path := os.path.join(cache, name)):
+            _copy_whole(os.path.join(bases, name), path)
     return copied
 
 

@@ -117,7 +117,11 @@ def main(argv):
             ),
             "calibration_successes": draw(held_out, _CALIBRATION.value, 4).sum(axis=1),
         }
-        belief = fit_belief(*calibration.values(), _CALIBRATION.value)
+        belief = fit_belief(
+            calibration["calibration_predicted"],
+            calibration["calibration_successes"],
+            _CALIBRATION.value,
+        )
     # Enough samples per prompt for the largest allocation any rule makes.
     allocators = [lambda budget: greedy_allocation(predicted, budget, _MINIMUM.value)]
     if belief is not None:
@@ -133,6 +137,8 @@ def main(argv):
         "eval_set": name,
         "prompts": len(problems),
         "samples_drawn_per_prompt": correct.shape[1],
+        "minimum": _MINIMUM.value,
+        "calibration_samples": _CALIBRATION.value,
         "belief": dataclasses.asdict(belief) if belief else None,
     }
     lines = [json.dumps({**header, **r}) for r in rows]

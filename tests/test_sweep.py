@@ -185,7 +185,10 @@ def test_archive_then_restore_carries_finished_runs_and_bases_to_a_fresh_root(tm
                 f.write(run.method)
         if summary:
             with open(os.path.join(run.workdir, "summary.json"), "w") as f:
-                json.dump({"steps": run_config(run).steps, "base_model": str(base)}, f)
+                # As the trainer records it: the path relative to the folder it ran in.
+                json.dump(
+                    {"steps": run_config(run).steps, "base_model": "cache/base/" + base.name}, f
+                )
     dest = tmp_path / "archive"
     assert archive(runs, str(tmp_path / "old"), str(dest)) == 1
     archived = dest / os.path.relpath(finished.workdir, tmp_path / "old")
