@@ -53,6 +53,8 @@ DIAGNOSTICS = {
     "pred_spearman": "pred Spearman (steps)",
     "eval_pred_spearman": "pred Spearman (evals)",
     "selector_overhead": "selector overhead",
+    "batch_success": "batch success rate",
+    "batch_overlap": "batch share from the last window batches",
 }
 # The diagnostics in the main table, in its column order.
 MAIN_DIAGNOSTICS = ("effective_ratio", "pred_spearman", "eval_pred_spearman", "selector_overhead")
@@ -286,6 +288,10 @@ def run_diagnostics(run: Run) -> dict[str, float | None]:
             ]
         ),
         "selector_overhead": overhead,
+        # What the selector trains on: its batches' success rate, and (GPS) the share of each
+        # batch already in the last `acquisition.window` batches (re-selection).
+        "batch_success": mean_present([m.get("train_success") for m in run.metrics]),
+        "batch_overlap": mean_present([m.get("batch_overlap") for m in run.metrics]),
     }
 
 
@@ -502,7 +508,8 @@ def diagnostics_table(task: str, methods: dict[str, list[Run]]) -> Table:
             [method, str(len(runs)), *(stat([d[k] for d in diagnostics]) for k in DIAGNOSTICS)]
         )
     note = (
-        "Means over RL steps (effective ratio, pred Spearman) and over evaluations after step 0"
+        "Means over RL steps (effective ratio, pred Spearman, batch success rate and share)"
+        " and over evaluations after step 0"
         " (eval pred Spearman), nulls ignored; selector overhead = median selector_s /"
         " median step_s over steps after the first, selector_s leaving out the rollouts a"
         " selector generates itself (DS's rounds, counted in sample_s like every method's)."

@@ -76,6 +76,8 @@ def write_run(
             "step": step,
             "rollouts": step * rollouts_per_step,
             "effective_ratio": 0.2 * step,  # mean 0.6
+            "train_success": 0.1 * step,  # mean 0.3
+            **({"batch_overlap": [None, 0.5, 0.5, 1.0, 1.0][step - 1]} if has_predictor else {}),
             "pred_spearman": [None, 0.1, 0.2, 0.3, None][step - 1] if has_predictor else None,
             "selector_s": [5.0, 0.1, 0.1, 0.2, 0.1][step - 1],  # median after step 1: 0.1
             "step_s": [10.0, 1.0, 1.0, 1.0, 2.0][step - 1],  # median after step 1: 1.0
@@ -191,6 +193,8 @@ def test_run_diagnostics(runs_dir):
             "pred_spearman": 0.2,
             "eval_pred_spearman": 0.4,
             "selector_overhead": 0.1,
+            "batch_success": 0.3,
+            "batch_overlap": 0.75,
         }
     )
 
