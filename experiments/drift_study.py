@@ -33,11 +33,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags
-from scipy import stats
 
 from gps.errors import ConfigError
 from gps.selectors.gps_predictor import GenerativePredictor
 from gps.selectors.presets import part_block
+from gps.stats import mean_ci
 
 VARIANTS = ("bayesian", "deterministic", "none")
 
@@ -89,11 +89,6 @@ def make_study(cfg, *, steps, pool, unseen, dim, batch, rollouts):
     return jax.jit(jax.vmap(one_seed))
 
 
-def ci95(x: np.ndarray) -> float:
-    """Half-width of the 95% t-interval of the mean of x (over seeds)."""
-    return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-
-
 def run(variants, seeds: int, model: dict | None = None, **sizes) -> dict:
     """Runs every variant on the same `seeds` worlds; per-seed late-step errors and timings.
     `model`: GPS model settings replacing the defaults in every variant."""
@@ -130,11 +125,11 @@ def table(result: dict) -> str:
         paired = "—"
         if "bayesian" in rows and name != "bayesian":
             d = mae - np.array(rows["bayesian"]["mae"])
-            paired = f"{d.mean():+.4f} ± {ci95(d):.4f}"
+            paired = f"{d.mean():+.4f} ± {mean_ci(d)[1]:.4f}"
         mark = " (best)" if name == best else ""
         lines.append(
-            f"| {name}{mark} | {mae.mean():.4f} ± {ci95(mae):.4f} | "
-            f"{err.mean():.4f} ± {ci95(err):.4f} | {paired} | {r['compile_s']} + {r['run_s']} |"
+            f"| {name}{mark} | {mae.mean():.4f} ± {mean_ci(mae)[1]:.4f} | "
+            f"{err.mean():.4f} ± {mean_ci(err)[1]:.4f} | {paired} | {r['compile_s']} + {r['run_s']} |"
         )
     return "\n".join(lines)
 

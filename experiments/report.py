@@ -24,10 +24,10 @@ import numpy as np
 from absl import app, flags
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from scipy import stats
 
 from gps import selectors
 from gps.jsonl import JsonlLog
+from gps.stats import mean_ci
 
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: the first RUNS_DIR/report).")
 _TARGET = flags.DEFINE_float(
@@ -208,15 +208,6 @@ def task_eval_sets(methods: dict[str, list[Run]]) -> list[str]:
 
 
 # Aggregation.
-
-
-def mean_ci(values) -> tuple[float, float]:
-    """Mean and Student-t 95% CI half-width over replicates (0 for a single one)."""
-    values = np.asarray(values, dtype=float)
-    n = len(values)
-    if n < 2:
-        return float(values[0]), 0.0
-    return float(values.mean()), float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
 
 
 def mean_present(values) -> float | None:

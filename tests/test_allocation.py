@@ -21,6 +21,8 @@ from gps.allocation import (
     greedy_allocation,
     unsolved_probability,
 )
+from gps.allocation_summary import summarize
+from gps.stats import mean_ci
 from gps.trainer import train
 
 
@@ -166,3 +168,38 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     )
     for row, again in zip(rows, rebuilt, strict=True):
         assert {k: row[k] for k in again} == pytest.approx(again)
+
+
+def test_test_time_summary_averages_gains_over_runs(tmp_path):
+    """Gains are each run's accuracy minus uniform's, averaged with a t-interval; a run's
+    own paired CI counts as below 0 only when it has one (the first runs logged none)."""
+
+    def row(k, uniform, calibrated, se=None):
+        r = {"budget_per_prompt": k, "uniform_acc": uniform, "calibrated_acc": calibrated}
+        if se is not None:
+            r |= {"calibrated_gain": calibrated - uniform, "calibrated_gain_se": se}
+        return r
+
+    runs = [
+        [row(1, 0.10, 0.12, se=0.005), row(2, 0.20, 0.19, se=0.004)],
+        [row(1, 0.20, 0.21, se=0.02), row(2, 0.30, 0.30, se=0.004), row(4, 0.4, 0.4)],
+        [row(1, 0.30, 0.33), row(2, 0.40, 0.38)],
+    ]
+    by_k = {s["budget_per_prompt"]: s for s in summarize(runs)}
+    assert set(by_k) == {1, 2}  # only the budgets every run has
+    mean, ci = mean_ci([2.0, 1.0, 3.0])
+    assert (by_k[1]["calibrated_gain"], by_k[1]["calibrated_gain_ci"]) == pytest.approx((mean, ci))
+    assert by_k[1]["uniform_acc"] == pytest.approx(0.2)
+    assert by_k[1]["calibrated_runs_paired"] == 2 and by_k[1]["calibrated_runs_below"] == 0
+    # -1 point with SE 0.4 points lies below 0; 0 does not.
+    assert by_k[2]["calibrated_runs_below"] == 1
+    assert "predicted_gain" not in by_k[1]
+
+
+def test_test_time_summary_bad_folder_is_one_line(tmp_path):
+    (tmp_path / "test_time.jsonl").write_text('{"step": 1}\n')
+    for folder in (tmp_path / "missing", tmp_path):
+        command = [sys.executable, "-m", "experiments.test_time_summary", str(folder)]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")

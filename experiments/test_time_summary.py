@@ -1,0 +1,40 @@
+"""Test-time allocation over seeds: mean gain ± 95% t-interval across `experiments.test_time` runs.
+
+  python -m experiments.test_time_summary DIR [DIR ...] [--out=FILE]
+
+Each DIR is a `test_time --out` folder (its test_time.jsonl). For every budget K and
+allocation (point, calibrated, oracle-rate), the gain over uniform best-of-K is averaged
+over the runs (one per seed) with a Student-t interval, and the runs whose own paired
+interval (±1.96 SE over prompts) lies wholly below 0 are counted, of those that have one:
+the target "not below uniform at any K" is about them. A run's gain is its allocation's
+accuracy minus uniform's on the same samples.
+"""
+
+import sys
+
+from absl import app, flags
+
+from gps.allocation_summary import load_rows, markdown, summarize
+from gps.errors import ConfigError
+
+_OUT = flags.DEFINE_string("out", None, "Also write the Markdown table to this file.")
+
+
+def main(argv):
+    folders = argv[1:]
+    if not folders:
+        raise app.UsageError("give at least one test_time output folder")
+    try:
+        table = markdown(summarize([load_rows(folder) for folder in folders]))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    text = "Runs: " + ", ".join(folders) + "\nGain: mean ± 95% t-interval over runs.\n\n" + table
+    print(text)
+    if _OUT.value:
+        with open(_OUT.value, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    app.run(main)
