@@ -50,8 +50,11 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     if _PRINT.value:
-        for run in runs:
-            print(" ".join(run.command("python")))
+        try:
+            for run in runs:
+                print(" ".join(run.command("python")), flush=True)
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     counts = run_sweep(runs, _WORKERS.value)
     if counts["failed"]:

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -263,3 +264,17 @@ def test_quickstart_runs_both_from_one_base_and_reports_them(tmp_path):
     # One base for both: exactly one run trained it, the other loaded it from the cache.
     assert len(logs) == 2 and sum("base model: training" in log for log in logs) == 1
     assert os.path.exists(tmp_path / "quickstart" / "report" / "countdown_accuracy_vs_rollouts.png")
+
+
+def test_printed_commands_piped_into_a_reader_that_stops_early_end_quietly(tmp_path):
+    """`--print_commands | head -1`: the closed pipe is not an error (no traceback)."""
+    root = tmp_path / ("long" * 100)  # more output than a pipe buffers (64 KiB)
+    command = [sys.executable, "-m", "experiments.sweep", "configs/sweeps/regimes.py:cold"]
+    command += ["--print_commands", f"--root={root}"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().startswith("python run.py")
+    process.stdout.close()  # like `head -1` exiting before the last command is printed
+    stderr = process.stderr.read()
+    assert process.wait() == 0 and stderr == ""
