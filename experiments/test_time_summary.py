@@ -10,6 +10,7 @@ the target "not below uniform at any K" is about them. A run's gain is its alloc
 accuracy minus uniform's on the same samples.
 """
 
+import os
 import sys
 
 from absl import app, flags
@@ -25,15 +26,18 @@ def main(argv):
     if not folders:
         raise app.UsageError("give at least one test_time output folder")
     try:
+        if len(set(map(os.path.realpath, folders))) < len(folders):
+            raise ConfigError("a folder is given twice (each run counts once)")
         table = markdown(summarize([load_rows(folder) for folder in folders]))
-    except ConfigError as e:
+        text = "Runs: " + ", ".join(folders) + "\nGain: mean ± 95% t-interval over runs.\n\n"
+        text += table
+        if _OUT.value:
+            with open(_OUT.value, "w") as f:
+                f.write(text + "\n")
+    except (ConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    text = "Runs: " + ", ".join(folders) + "\nGain: mean ± 95% t-interval over runs.\n\n" + table
     print(text)
-    if _OUT.value:
-        with open(_OUT.value, "w") as f:
-            f.write(text + "\n")
 
 
 if __name__ == "__main__":

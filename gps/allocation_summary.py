@@ -15,12 +15,15 @@ def load_rows(folder: str) -> list[dict]:
     path = os.path.join(folder, "test_time.jsonl")
     if not os.path.isfile(path):
         raise ConfigError(f"no test_time.jsonl in {folder}")
-    with open(path) as f:
-        try:
+    try:
+        with open(path) as f:
             rows = [json.loads(line) for line in f if line.strip()]
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path} is not JSON lines: {e}") from None
-    if not rows or any({"budget_per_prompt", "uniform_acc"} - set(r) for r in rows):
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path} is not JSON lines: {e}") from None
+    if not rows or not all(
+        isinstance(r, dict) and isinstance(r.get("budget_per_prompt"), int) and "uniform_acc" in r
+        for r in rows
+    ):
         raise ConfigError(f"{path} has no test-time rows (budget_per_prompt, uniform_acc)")
     return rows
 
@@ -28,6 +31,9 @@ def load_rows(folder: str) -> list[dict]:
 def summarize(runs: list[list[dict]]) -> list[dict]:
     """One row per budget K that every run has: mean ± CI of each allocation's gain
     (points) over the runs that report it, and how many runs' own CIs lie below 0."""
+    eval_sets = {r.get("eval_set") for rows in runs for r in rows}
+    if len(eval_sets) > 1:  # e.g. a countdown run averaged with an arithmetic one
+        raise ConfigError(f"the runs test different eval sets: {sorted(map(str, eval_sets))}")
     by_budget = [{r["budget_per_prompt"]: r for r in rows} for rows in runs]
     shared = set.intersection(*(set(b) for b in by_budget))
     if not shared:

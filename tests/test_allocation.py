@@ -21,7 +21,8 @@ from gps.allocation import (
     greedy_allocation,
     unsolved_probability,
 )
-from gps.allocation_summary import summarize
+from gps.allocation_summary import markdown, summarize
+from gps.errors import ConfigError
 from gps.stats import mean_ci
 from gps.trainer import train
 
@@ -170,9 +171,10 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
         assert {k: row[k] for k in again} == pytest.approx(again)
 
 
-def test_test_time_summary_averages_gains_over_runs(tmp_path):
-    """Gains are each run's accuracy minus uniform's, averaged with a t-interval; a run's
-    own paired CI counts as below 0 only when it has one (the first runs logged none)."""
+def test_test_time_summary_averages_gains_over_runs():
+    """Gains are each run's accuracy minus uniform's, averaged with a t-interval; a run counts
+    as below 0 when its own paired CI (±1.96 SE) lies wholly below 0, and only when it has
+    one (the first runs logged none)."""
 
     def row(k, uniform, calibrated, se=None):
         r = {"budget_per_prompt": k, "uniform_acc": uniform, "calibrated_acc": calibrated}
@@ -181,25 +183,39 @@ def test_test_time_summary_averages_gains_over_runs(tmp_path):
         return r
 
     runs = [
-        [row(1, 0.10, 0.12, se=0.005), row(2, 0.20, 0.19, se=0.004)],
-        [row(1, 0.20, 0.21, se=0.02), row(2, 0.30, 0.30, se=0.004), row(4, 0.4, 0.4)],
-        [row(1, 0.30, 0.33), row(2, 0.40, 0.38)],
+        [row(1, 0.10, 0.12, se=0.005), row(2, 0.20, 0.19, se=0.004)],  # K=2: below
+        [row(1, 0.20, 0.21, se=0.02), row(2, 0.30, 0.295, se=0.004), row(4, 0.4, 0.4)],
+        [row(1, 0.30, 0.33), row(2, 0.40, 0.40, se=0.0)],  # 0 ± 0 is not below
+        [row(1, 0.40, 0.42), row(2, 0.50, 0.48)],  # no CI: not counted either way
     ]
     by_k = {s["budget_per_prompt"]: s for s in summarize(runs)}
     assert set(by_k) == {1, 2}  # only the budgets every run has
-    mean, ci = mean_ci([2.0, 1.0, 3.0])
+    mean, ci = mean_ci([2.0, 1.0, 3.0, 2.0])
     assert (by_k[1]["calibrated_gain"], by_k[1]["calibrated_gain_ci"]) == pytest.approx((mean, ci))
-    assert by_k[1]["uniform_acc"] == pytest.approx(0.2)
+    assert by_k[1]["uniform_acc"] == pytest.approx(0.25)
     assert by_k[1]["calibrated_runs_paired"] == 2 and by_k[1]["calibrated_runs_below"] == 0
-    # -1 point with SE 0.4 points lies below 0; 0 does not.
-    assert by_k[2]["calibrated_runs_below"] == 1
+    # −1 point ± 0.8 lies below 0; −0.5 ± 0.8 and 0 ± 0 do not.
+    assert (by_k[2]["calibrated_runs_paired"], by_k[2]["calibrated_runs_below"]) == (3, 1)
     assert "predicted_gain" not in by_k[1]
+    table = markdown(summarize(runs)).splitlines()
+    assert table[2] == "| 1 | 4 | 0.250 ± 0.205 | +2.0 ± 1.3 | 0 of 2 |"
+    assert table[3] == "| 2 | 4 | 0.350 ± 0.205 | -0.9 ± 1.4 | 1 of 3 |"
+    with pytest.raises(ConfigError, match="eval sets"):
+        summarize([[{**row(1, 0.1, 0.1), "eval_set": "cd34"}], [row(1, 0.1, 0.1)]])
 
 
-def test_test_time_summary_bad_folder_is_one_line(tmp_path):
-    (tmp_path / "test_time.jsonl").write_text('{"step": 1}\n')
-    for folder in (tmp_path / "missing", tmp_path):
-        command = [sys.executable, "-m", "experiments.test_time_summary", str(folder)]
+def test_test_time_summary_bad_input_is_one_line(tmp_path):
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "test_time.jsonl").write_text('{"budget_per_prompt": 1, "uniform_acc": 0.1}\n')
+    (tmp_path / "test_time.jsonl").write_text("1\n")
+    for arguments in (
+        [str(tmp_path / "missing")],
+        [str(tmp_path)],  # a JSON line that is not a row
+        [str(good), str(good)],
+        [str(good), f"--out={tmp_path}"],  # a folder, not a file
+    ):
+        command = [sys.executable, "-m", "experiments.test_time_summary", *arguments]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        assert done.returncode == 2
+        assert done.returncode == 2, arguments
         assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
