@@ -5,7 +5,7 @@ import json
 import os
 
 from gps.errors import ConfigError
-from gps.stats import mean_ci
+from gps.stats import Z95, mean_ci
 
 ALLOCATIONS = ("predicted", "calibrated", "oracle")
 LABELS = {"predicted": "point", "calibrated": "calibrated", "oracle": "oracle-rate"}
@@ -51,7 +51,7 @@ def summarize(runs: list[list[dict]]) -> list[dict]:
             gain, ci = mean_ci([100 * (r[f"{name}_acc"] - r["uniform_acc"]) for r in reported])
             # Runs made before the paired intervals (issue 16's first test-time runs) have none.
             paired = [r for r in reported if f"{name}_gain_se" in r]
-            below = sum(r[f"{name}_gain"] + 1.96 * r[f"{name}_gain_se"] < 0 for r in paired)
+            below = sum(r[f"{name}_gain"] + Z95 * r[f"{name}_gain_se"] < 0 for r in paired)
             entry |= {f"{name}_gain": gain, f"{name}_gain_ci": ci, f"{name}_runs": len(reported)}
             entry |= {f"{name}_runs_paired": len(paired), f"{name}_runs_below": below}
         summary.append(entry)

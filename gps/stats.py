@@ -3,6 +3,8 @@
 import numpy as np
 from scipy import stats
 
+Z95 = 1.96  # two-sided 95% normal quantile: paired intervals over many prompts
+
 
 def mean_ci(values) -> tuple[float, float]:
     """Mean and Student-t 95% CI half-width over replicates (0 for a single one)."""

@@ -10,6 +10,7 @@ from absl import flags
 from scipy import stats
 
 from experiments import curves, report
+from gps.stats import mean_ci
 
 STEPS = [0, 10, 20, 30]
 # cd34 mean@8 at STEPS; the cd4 curve is half of it, greedy is 0.01 above.
@@ -118,10 +119,10 @@ def runs_dir(tmp_path):
 
 
 def test_mean_ci_is_student_t():
-    mean, half = report.mean_ci([0.1, 0.2, 0.3])
+    mean, half = mean_ci([0.1, 0.2, 0.3])
     assert mean == pytest.approx(0.2)
     assert half == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / math.sqrt(3))
-    assert report.mean_ci([0.4]) == (0.4, 0.0)
+    assert mean_ci([0.4]) == (0.4, 0.0)
 
 
 def test_cost_to_target_interpolates_the_first_crossing():
