@@ -5,6 +5,7 @@ python -m experiments.sweep configs/sweeps/main.py --root=... --print_commands  
 python -m experiments.sweep configs/sweeps/regimes.py:revisit  # a sweep file's argument
 python -m experiments.sweep SWEEP_FILE --root=... --archive_to=results/x   # finished runs, bases
 python -m experiments.sweep SWEEP_FILE --root=... --restore_from=results/x  # then rerun
+python -m experiments.sweep SWEEP_FILE --only='revisit/countdown/*'  # a part of it, first
 """
 
 import os
@@ -12,12 +13,18 @@ import sys
 
 from absl import app, flags
 
-from experiments.sweeps import archive, expand, load_sweep, restore, run_sweep
+from experiments.sweeps import archive, expand, load_sweep, restore, run_sweep, select
 from gps.errors import ConfigError, GPSError
 
 _ROOT = flags.DEFINE_string("root", "workdirs/sweeps", "Folder holding the sweeps' workdirs.")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Runs executed in parallel.")
 _PRINT = flags.DEFINE_boolean("print_commands", False, "Print the runs' commands, run nothing.")
+_ONLY = flags.DEFINE_list(
+    "only",
+    None,
+    "Only the runs whose workdir under --root matches one of these globs "
+    "(comma-separated, e.g. 'revisit/countdown/*,*/selector=gps/*'); every run when unset.",
+)
 _ARCHIVE = flags.DEFINE_string(
     "archive_to", None, "Copy the finished runs' records and bases to this folder, run nothing."
 )
@@ -31,6 +38,8 @@ def main(argv):
         raise app.UsageError("usage: python -m experiments.sweep SWEEP_FILE [--root=...]")
     try:
         runs = expand(load_sweep(argv[1]), _ROOT.value)
+        if _ONLY.value is not None:
+            runs = select(runs, _ROOT.value, _ONLY.value)
     except GPSError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -14,6 +14,7 @@ rerunning what finished or retraining a base.
 """
 
 import dataclasses
+import fnmatch
 import importlib.util
 import inspect
 import itertools
@@ -140,6 +141,23 @@ def expand(sweeps: Sweep | Sequence[Sweep], root: str) -> list[Run]:
     if len(set(workdirs)) != len(workdirs):
         raise ConfigError(f"sweep {', '.join(sorted({s.name for s in sweeps}))} has duplicate runs")
     return runs
+
+
+def select(runs: list[Run], root: str, patterns: Sequence[str]) -> list[Run]:
+    """The runs whose workdir, relative to `root` (e.g. `revisit/countdown/selector=gps/seed0`),
+    matches any of the glob `patterns`, in the sweep's order: a part of a sweep run first, or
+    handed to another machine. A pattern that matches no run is refused (a typo would
+    otherwise select nothing, silently)."""
+    if not patterns:
+        raise ConfigError("--only needs at least one pattern")
+    relative = [os.path.relpath(r.workdir, os.path.abspath(root)) for r in runs]
+    for pattern in patterns:
+        if not fnmatch.filter(relative, pattern):
+            raise ConfigError(
+                f"--only pattern {pattern!r} matches none of the sweep's {len(runs)} runs"
+                + (f" (workdirs like {relative[0]!r})" if relative else "")
+            )
+    return [r for r, path in zip(runs, relative) if any(fnmatch.fnmatch(path, p) for p in patterns)]
 
 
 def load_module(path: str, name: str):

@@ -22,6 +22,7 @@ from experiments.sweeps import (
     restore,
     run_config,
     run_sweep,
+    select,
     zip_,
 )
 from gps.config import REGIMES
@@ -66,6 +67,30 @@ def test_expand_names_runs_and_splits_args_from_overrides(tmp_path):
         expand(Sweep("d", ("configs/countdown.py",), ({}, {})), str(tmp_path))
     with pytest.raises(ConfigError, match="seeds"):
         expand(Sweep("d", ("configs/countdown.py",), ({"config.seed": 3},)), str(tmp_path))
+
+
+def test_only_selects_runs_by_workdir_glob_in_the_sweeps_order(tmp_path):
+    runs = expand(
+        Sweep(
+            "s",
+            ("configs/countdown.py", "configs/arithmetic.py"),
+            tuple(product(selector=["gps", "uniform"])),
+            seeds=(0, 1),
+        ),
+        str(tmp_path),
+    )
+    chosen = select(runs, str(tmp_path), ["s/arithmetic/*", "*/selector=gps/seed1"])
+    assert [os.path.relpath(r.workdir, tmp_path) for r in chosen] == [
+        "s/countdown/selector=gps/seed1",
+        "s/arithmetic/selector=gps/seed0",
+        "s/arithmetic/selector=uniform/seed0",
+        "s/arithmetic/selector=gps/seed1",
+        "s/arithmetic/selector=uniform/seed1",
+    ]
+    with pytest.raises(ConfigError, match="'s/countdwn/\\*' matches none of the sweep's 8 runs"):
+        select(runs, str(tmp_path), ["s/countdown/*", "s/countdwn/*"])
+    with pytest.raises(ConfigError, match="at least one pattern"):
+        select(runs, str(tmp_path), [])
 
 
 def test_a_fixed_file_argument_joins_each_runs_arguments_but_not_its_name(tmp_path):
