@@ -37,7 +37,7 @@ from absl import app, flags
 from gps.errors import ConfigError
 from gps.selectors.gps_predictor import GenerativePredictor
 from gps.selectors.presets import part_block
-from gps.stats import mean_ci
+from gps.stats import mean_ci, plus_minus
 
 VARIANTS = ("bayesian", "deterministic", "none")
 
@@ -125,11 +125,11 @@ def table(result: dict) -> str:
         paired = "—"
         if "bayesian" in rows and name != "bayesian":
             d = mae - np.array(rows["bayesian"]["mae"])
-            paired = f"{d.mean():+.4f} ± {mean_ci(d)[1]:.4f}"
+            paired = plus_minus(*mean_ci(d), "+.4f")
         mark = " (best)" if name == best else ""
         lines.append(
-            f"| {name}{mark} | {mae.mean():.4f} ± {mean_ci(mae)[1]:.4f} | "
-            f"{err.mean():.4f} ± {mean_ci(err)[1]:.4f} | {paired} | {r['compile_s']} + {r['run_s']} |"
+            f"| {name}{mark} | {plus_minus(*mean_ci(mae), '.4f')} | "
+            f"{plus_minus(*mean_ci(err), '.4f')} | {paired} | {r['compile_s']} + {r['run_s']} |"
         )
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ import json
 import os
 
 from gps.errors import ConfigError
-from gps.stats import Z95, mean_ci
+from gps.stats import Z95, mean_ci, plus_minus
 
 ALLOCATIONS = ("predicted", "calibrated", "oracle")
 LABELS = {"predicted": "point", "calibrated": "calibrated", "oracle": "oracle-rate"}
@@ -68,13 +68,13 @@ def markdown(summary: list[dict]) -> str:
     ]
     for s in summary:
         cells = [str(s["budget_per_prompt"]), str(s["runs"])]
-        cells.append(f"{s['uniform_acc']:.3f} ± {s['uniform_acc_ci']:.3f}")
+        cells.append(plus_minus(s["uniform_acc"], s["uniform_acc_ci"]))
         for n in names:
             if f"{n}_gain" not in s:
                 cells += ["—", "—"]
                 continue
             runs = "" if s[f"{n}_runs"] == s["runs"] else f" ({s[f'{n}_runs']} runs)"
-            cells.append(f"{s[f'{n}_gain']:+.1f} ± {s[f'{n}_gain_ci']:.1f}{runs}")
+            cells.append(plus_minus(s[f"{n}_gain"], s[f"{n}_gain_ci"], "+.1f") + runs)
             paired = s[f"{n}_runs_paired"]
             cells.append(f"{s[f'{n}_runs_below']} of {paired}" if paired else "—")
         lines.append("| " + " | ".join(cells) + " |")

@@ -7,9 +7,16 @@ Z95 = 1.96  # two-sided 95% normal quantile: paired intervals over many prompts
 
 
 def mean_ci(values) -> tuple[float, float]:
-    """Mean and Student-t 95% CI half-width over replicates (0 for a single one)."""
+    """Mean and Student-t 95% CI half-width over replicates (NaN for a single one: one
+    replicate has no interval, and 0 would read as an exact value)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n < 2:
-        return float(values[0]), 0.0
+        return float(values[0]), float("nan")
     return float(values.mean()), float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
+
+
+def plus_minus(mean: float, half: float, fmt: str = ".3f") -> str:
+    """`mean ± half` in `fmt` (the half-width unsigned), or the mean alone without an interval."""
+    text = f"{mean:{fmt}}"
+    return text if np.isnan(half) else f"{text} ± {half:{fmt.lstrip('+')}}"

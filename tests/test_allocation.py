@@ -200,6 +200,8 @@ def test_test_time_summary_averages_gains_over_runs():
     table = markdown(summarize(runs)).splitlines()
     assert table[2] == "| 1 | 4 | 0.250 ± 0.205 | +2.0 ± 1.3 | 0 of 2 |"
     assert table[3] == "| 2 | 4 | 0.350 ± 0.205 | -0.9 ± 1.4 | 1 of 3 |"
+    one_run = markdown(summarize(runs[:1])).splitlines()
+    assert one_run[2] == "| 1 | 1 | 0.100 | +2.0 | 0 of 1 |"  # one run: no interval
     with pytest.raises(ConfigError, match="eval sets"):
         summarize([[{**row(1, 0.1, 0.1), "eval_set": "cd34"}], [row(1, 0.1, 0.1)]])
 

@@ -10,7 +10,7 @@ from absl import flags
 from scipy import stats
 
 from experiments import curves, report
-from gps.stats import mean_ci
+from gps.stats import mean_ci, plus_minus
 
 STEPS = [0, 10, 20, 30]
 # cd34 mean@8 at STEPS; the cd4 curve is half of it, greedy is 0.01 above.
@@ -122,7 +122,9 @@ def test_mean_ci_is_student_t():
     mean, half = mean_ci([0.1, 0.2, 0.3])
     assert mean == pytest.approx(0.2)
     assert half == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / math.sqrt(3))
-    assert mean_ci([0.4]) == (0.4, 0.0)
+    mean, half = mean_ci([0.4])  # one replicate: no interval, rather than a zero-width one
+    assert mean == 0.4 and math.isnan(half)
+    assert plus_minus(0.4, half) == "0.400" and plus_minus(-0.25, 0.0312, "+.2f") == "-0.25 ± 0.03"
 
 
 def test_cost_to_target_interpolates_the_first_crossing():
