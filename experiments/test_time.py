@@ -140,6 +140,7 @@ def main(argv):
         "samples_drawn_per_prompt": correct.shape[1],
         "minimum": _MINIMUM.value,
         "calibration_samples": _CALIBRATION.value,
+        "calibration_prompts": len(calibration.get("calibration_predicted", ())),
         "belief": dataclasses.asdict(belief) if belief else None,
     }
     lines = [json.dumps({**header, **r}) for r in rows]

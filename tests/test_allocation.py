@@ -161,7 +161,9 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
         rows = [json.loads(line) for line in f]
     saved = np.load(os.path.join(out, "samples.npz"))
     assert saved["correct"].shape[0] == len(saved["predicted"]) == 24
-    assert len(saved["calibration_predicted"]) == len(saved["calibration_successes"]) > 0
+    calibrated_on = len(saved["calibration_predicted"])
+    assert calibrated_on == len(saved["calibration_successes"]) == rows[0]["calibration_prompts"]
+    assert calibrated_on > 0
     n, minimum = rows[0]["calibration_samples"], rows[0]["minimum"]
     belief = fit_belief(saved["calibration_predicted"], saved["calibration_successes"], n)
     rebuilt = allocation_report(
