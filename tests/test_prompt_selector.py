@@ -61,6 +61,8 @@ def test_save_and_load_continue_exactly(tmp_path):
     for _ in range(2):
         _observe(a, a.select(), rng_a)
         _observe(b, b.select(), rng_b)
+    # What an engine logs beside its own metrics: the last batch's terms (Σu, D_intra, ...).
+    assert {"batch_u", "batch_d_intra"} <= set(a.last_info) and a.last_budgets is None
     b.save(str(tmp_path / "sel"))
     b.save(str(tmp_path / "sel"))  # saving again replaces the earlier save, in a new folder
     names = sorted(os.listdir(tmp_path / "sel"))
