@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from gps import selectors
 from gps.jsonl import JsonlLog
-from gps.stats import mean_ci
+from gps.stats import mean_ci, plus_minus
 
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: the first RUNS_DIR/report).")
 _TARGET = flags.DEFINE_float(
@@ -108,8 +108,7 @@ class Stat:
     """A mean ± 95% CI over seeds: one cell that both table writers render."""
 
     mean: float
-    half: float
-    n: int
+    half: float  # NaN for one seed: no interval
     fmt: str
 
 
@@ -219,7 +218,7 @@ def mean_present(values) -> float | None:
 def stat(values, fmt: str = ".3f") -> str | Stat:
     """A Stat over the non-null values, or a dash when there are none."""
     values = [v for v in values if v is not None]
-    return Stat(*mean_ci(values), len(values), fmt) if values else DASH
+    return Stat(*mean_ci(values), fmt) if values else DASH
 
 
 def cost_to_target(evals: list[dict], accuracies: list[float], target: float) -> dict | None:
@@ -527,9 +526,7 @@ def cell_text(cell: str | Stat | Ratio, latex: bool = False) -> str:
         return ratio_text(cell, latex)
     if not isinstance(cell, Stat):
         return latex_escape(cell) if latex else cell
-    text = f"{cell.mean:{cell.fmt}}"
-    if cell.n > 1:
-        text += (r" \pm " if latex else " ± ") + f"{cell.half:{cell.fmt.lstrip('+')}}"
+    text = plus_minus(cell.mean, cell.half, cell.fmt, r" \pm " if latex else " ± ")
     return f"${text}$" if latex else text
 
 

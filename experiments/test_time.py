@@ -28,7 +28,7 @@ from absl import app, flags
 
 from gps import trainer
 from gps.allocation import allocation_report, fit_belief, greedy_allocation
-from gps.stats import Z95
+from gps.stats import Z95, plus_minus
 
 _EVAL_SET = flags.DEFINE_string(
     "eval_set", None, "Eval set whose families the test prompts take (default: the run's first)."
@@ -62,7 +62,7 @@ def markdown(rows: list[dict]) -> str:
     def gain(r, name):  # paired over prompts, with its 95% interval
         if f"{name}_gain" not in r:
             return "—"
-        return f"{100 * r[f'{name}_gain']:+.1f} ± {100 * Z95 * r[f'{name}_gain_se']:.1f}"
+        return plus_minus(100 * r[f"{name}_gain"], 100 * Z95 * r[f"{name}_gain_se"], "+.1f")
 
     value = lambda r, key: f"{r[key]:.3f}" if key in r else "—"  # noqa: E731
     for r in rows:

@@ -16,7 +16,8 @@ def mean_ci(values) -> tuple[float, float]:
     return float(values.mean()), float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
 
 
-def plus_minus(mean: float, half: float, fmt: str = ".3f") -> str:
-    """`mean ± half` in `fmt` (the half-width unsigned), or the mean alone without an interval."""
+def plus_minus(mean: float, half: float, fmt: str = ".3f", sign: str = " ± ") -> str:
+    """`mean ± half` in `fmt` (the half-width unsigned), or the mean alone without an interval
+    (NaN half-width: one replicate); `sign` is r" \\pm " for LaTeX."""
     text = f"{mean:{fmt}}"
-    return text if np.isnan(half) else f"{text} ± {half:{fmt.lstrip('+')}}"
+    return text if np.isnan(half) else f"{text}{sign}{half:{fmt.lstrip('+')}}"
