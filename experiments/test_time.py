@@ -11,7 +11,9 @@ accuracy; the allocation that treats the predictions as uncertain (a Beta belief
 concentration is fitted on the run's eval-set prompts that are not test prompts:
 `--calibration` samples each, outside the budget); and the accuracy of the point
 allocation driven by success rates measured on separate samples (an oracle, outside the
-budget: what a perfect predictor could give).
+budget: what a perfect predictor could give). The validated allocation is the calibrated
+one at budgets where a cross-fitted check on the calibration prompts shows it beating uniform
+(gps.allocation.validated_gain, one-sided 5%), and uniform elsewhere.
 Gains over uniform are paired over prompts (the same samples score every allocation), with
 a 95% interval of ±1.96 standard errors of the per-prompt differences. Prints JSON lines
 and a Markdown table; --out writes both to files, with samples.npz: the predictions, the
@@ -21,13 +23,15 @@ drawn samples' correctness and the calibration outcomes, to compare allocations 
 import dataclasses
 import json
 import os
+import sys
 
 import jax
 import numpy as np
 from absl import app, flags
 
 from gps import trainer
-from gps.allocation import allocation_report, fit_belief, greedy_allocation
+from gps.allocation import allocation_report, fit_belief, greedy_allocation, validated_gain
+from gps.errors import ConfigError, GPSError
 from gps.stats import Z95, plus_minus
 
 _EVAL_SET = flags.DEFINE_string(
@@ -54,9 +58,9 @@ def markdown(rows: list[dict]) -> str:
     lines = [
         "| K (samples/prompt) | uniform best-of-K | predicted allocation "
         "| gain (points, 95% paired CI) | budget to match uniform | calibrated allocation "
-        "| gain (points, 95% paired CI) "
+        "| gain (points, 95% paired CI) | validated allocation | gain (points, 95% paired CI) "
         "| oracle-rate allocation |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def gain(r, name):  # paired over prompts, with its 95% interval
@@ -72,6 +76,7 @@ def markdown(rows: list[dict]) -> str:
             f"| {gain(r, 'predicted')} "
             f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} "
             f"| {value(r, 'calibrated_acc')} | {gain(r, 'calibrated')} "
+            f"| {value(r, 'validated_acc')} | {gain(r, 'validated')} "
             f"| {value(r, 'oracle_acc')} |"
         )
     return "\n".join(lines)
@@ -80,9 +85,39 @@ def markdown(rows: list[dict]) -> str:
 def main(argv):
     if len(argv) != 2:
         raise app.UsageError("usage: python -m experiments.test_time WORKDIR")
-    run = trainer.load_run(argv[1], log=lambda *a: None)
+    try:
+        budgets = _budgets()
+        test_time(argv[1], budgets)
+    except (GPSError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _budgets() -> list[int]:
+    """--budgets, checked against --minimum and --calibration."""
+    try:
+        budgets = [int(b) for b in _BUDGETS.value]
+    except ValueError:
+        raise ConfigError(f"--budgets must be integers, not {','.join(_BUDGETS.value)}") from None
+    if min(budgets) < max(_MINIMUM.value, 1):
+        raise ConfigError(f"--budgets must be ≥ 1 and ≥ --minimum={_MINIMUM.value}")
+    if _CALIBRATION.value and max(budgets) > _CALIBRATION.value:
+        raise ConfigError(
+            f"--budgets up to {max(budgets)} need --calibration ≥ {max(budgets)} samples "
+            "to validate the calibrated allocation"
+        )
+    return budgets
+
+
+def test_time(workdir: str, budgets: list[int]):
+    """Draws, allocates and scores (see the module docstring); prints and writes the rows."""
+    run = trainer.load_run(workdir, log=lambda *a: None)
     config, setup = run.setup.config, run.setup
     name = _EVAL_SET.value or sorted(config.task.eval_sets)[0]
+    if name not in config.task.eval_sets:
+        raise ConfigError(
+            f"unknown --eval_set {name!r}; the run has {sorted(config.task.eval_sets)}"
+        )
     families = tuple(config.task.eval_sets[name].families)
     problems = setup.task.make_split(config.seed, f"test-{name}", _SIZE.value, families)
     key = jax.random.fold_in(jax.random.key(config.seed), 7)
@@ -90,8 +125,7 @@ def main(argv):
         run.selector_state, jax.random.fold_in(key, 0), [p.text for p in problems]
     )
     if predicted is None:
-        raise app.UsageError(f"selector {config.selector.name!r} cannot predict unseen prompts")
-    budgets = [int(b) for b in _BUDGETS.value]
+        raise ConfigError(f"selector {config.selector.name!r} cannot predict unseen prompts")
 
     def draw(prompts, samples_per_prompt: int, stream: int) -> np.ndarray:
         """[N, samples] correctness of fresh samples from the trained policy."""
@@ -108,7 +142,7 @@ def main(argv):
         )
 
     oracle = draw(problems, _ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
-    belief, calibration = None, {}
+    belief, calibration, validation = None, {}, None
     if _CALIBRATION.value:
         tested = {p.text for p in problems}  # eval and test splits may share prompts
         held_out = [p for p in setup.eval_sets[name] if p.text not in tested]
@@ -123,6 +157,17 @@ def main(argv):
             calibration["calibration_successes"],
             _CALIBRATION.value,
         )
+        validation = {
+            k: validated_gain(
+                calibration["calibration_predicted"],
+                calibration["calibration_successes"],
+                _CALIBRATION.value,
+                k,
+                _MINIMUM.value,
+                seed=config.seed,
+            )
+            for k in budgets
+        }
     # Enough samples per prompt for the largest allocation any rule makes.
     allocators = [lambda budget: greedy_allocation(predicted, budget, _MINIMUM.value)]
     if belief is not None:
@@ -131,9 +176,11 @@ def main(argv):
         allocators.append(lambda budget: greedy_allocation(oracle, budget, _MINIMUM.value))
     most = max(int(allocate(k * len(problems)).max()) for allocate in allocators for k in budgets)
     correct = draw(problems, max(most, *budgets), 1)
-    rows = allocation_report(predicted, correct, budgets, _MINIMUM.value, oracle, belief)
+    rows = allocation_report(
+        predicted, correct, budgets, _MINIMUM.value, oracle, belief, validation
+    )
     header = {
-        "run": argv[1],
+        "run": workdir,
         "step": run.step,
         "eval_set": name,
         "prompts": len(problems),
@@ -142,6 +189,7 @@ def main(argv):
         "calibration_samples": _CALIBRATION.value,
         "calibration_prompts": len(calibration.get("calibration_predicted", ())),
         "belief": dataclasses.asdict(belief) if belief else None,
+        "validation_seed": config.seed,
     }
     lines = [json.dumps({**header, **r}) for r in rows]
     table = markdown(rows)

@@ -3,7 +3,7 @@
   python -m experiments.test_time_summary DIR [DIR ...] [--out=FILE]
 
 Each DIR is a `test_time --out` folder (its test_time.jsonl). For every budget K and
-allocation (point, calibrated, oracle-rate), the gain over uniform best-of-K is averaged
+allocation (point, calibrated, validated, oracle-rate), the gain over uniform best-of-K is averaged
 over the runs (one per seed) with a Student-t interval, and the runs whose own paired
 interval (±1.96 SE over prompts) lies wholly below 0 are counted, of those that have one:
 the target "not below uniform at any K" is about them. A run's gain is its allocation's

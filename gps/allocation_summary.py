@@ -7,8 +7,13 @@ import os
 from gps.errors import ConfigError
 from gps.stats import Z95, mean_ci, plus_minus
 
-ALLOCATIONS = ("predicted", "calibrated", "oracle")
-LABELS = {"predicted": "point", "calibrated": "calibrated", "oracle": "oracle-rate"}
+ALLOCATIONS = ("predicted", "calibrated", "validated", "oracle")
+LABELS = {
+    "predicted": "point",
+    "calibrated": "calibrated",
+    "validated": "validated",
+    "oracle": "oracle-rate",
+}
 
 
 def load_rows(folder: str) -> list[dict]:

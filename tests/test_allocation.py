@@ -10,16 +10,21 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT
+from scipy.special import expit
 
+from gps import allocation as allocation_module
 from gps import config as config_lib
 from gps.allocation import (
     Belief,
     allocation_report,
     best_of_accuracy,
+    best_of_observed,
     expected_solved,
     fit_belief,
     greedy_allocation,
     unsolved_probability,
+    validated,
+    validated_gain,
 )
 from gps.allocation_summary import markdown, summarize
 from gps.errors import ConfigError
@@ -111,6 +116,61 @@ def test_fit_belief_keeps_a_slope_only_where_held_out_outcomes_establish_it():
     assert flat >= 90 and kept == 100
 
 
+def test_best_of_observed_is_drawing_without_replacement_from_the_observed_samples():
+    """2 successes of 4: every pair of the 4 samples holds one with probability 5/6 (only
+    the pair of failures misses); k above n counts as n."""
+    observed = best_of_observed(np.array([2, 2, 0, 4, 1]), 4, np.array([2, 0, 3, 1, 9]))
+    assert observed == pytest.approx([5 / 6, 0.0, 0.0, 1.0, 1.0])
+    pairs = list(itertools.combinations([True, True, False, False], 2))
+    assert np.mean([any(pair) for pair in pairs]) == pytest.approx(5 / 6)
+
+
+def test_validated_gain_shows_a_real_ranking_and_not_noise():
+    """On 250 held-out prompts: where predictions rank as on arithmetic (slope 0.8, c = 2.5,
+    predictions spread over the logit scale; the belief's allocation gains about 3 points
+    at K = 1) the cross-fitted gain is shown on every draw; where they do not rank (outcomes
+    independent of them) it is shown on at most 1 of 10 draws, whatever K."""
+    rng = np.random.default_rng(2)
+    ranked, noise = 0, 0
+    for _ in range(10):
+        predicted = expit(rng.normal(-1.5, 1.5, size=250))
+        m = Belief(0.8, -0.4, 2.5).mean(predicted)
+        successes = rng.binomial(8, rng.beta(2.5 * m, 2.5 * (1 - m)))
+        ranked += validated(*validated_gain(predicted, successes, 8, 1, seed=0))
+        unrelated = rng.binomial(8, rng.beta(0.3, 1.5, size=250))
+        noise += max(
+            validated(*validated_gain(predicted, unrelated, 8, k, repeats=2)) for k in (1, 2, 4)
+        )
+    assert ranked == 10 and noise <= 1
+    with pytest.raises(ValueError, match="exceeds"):
+        validated_gain(predicted, successes, 8, 16)
+    # Shown means the one-sided 95% lower bound (gain − 1.645 SE) lies above 0.
+    assert validated(0.02, 0.01) and not validated(0.015, 0.01) and not validated(0.0, 0.0)
+
+
+def test_validated_gain_allocates_only_on_prompts_its_belief_was_not_fitted_on(monkeypatch):
+    fitted, allocated = [], []
+    fit = allocation_module.fit_belief
+
+    def recording_fit(predicted, successes, n):
+        fitted.append(set(predicted))
+        return fit(predicted, successes, n)
+
+    def recording_allocation(self, predicted, budget, minimum=0):
+        allocated.append(set(predicted))
+        return np.full(len(predicted), budget // len(predicted))
+
+    monkeypatch.setattr(allocation_module, "fit_belief", recording_fit)
+    monkeypatch.setattr(Belief, "allocation", recording_allocation)
+    predicted = np.linspace(0.01, 0.99, 30)
+    gain = validated_gain(predicted, np.arange(30) % 9, 8, 2, folds=3, repeats=2)
+    assert gain == (0.0, 0.0)  # the recorded allocation is uniform
+    assert len(fitted) == len(allocated) == 6
+    for fit_on, allocate_on in zip(fitted, allocated, strict=True):
+        assert len(allocate_on) == 10 and not fit_on & allocate_on
+        assert fit_on | allocate_on == set(predicted)
+
+
 def test_best_of_accuracy_counts_only_the_allocated_samples():
     correct = np.array([[False, True], [True, False], [False, False]])
     assert best_of_accuracy(correct, np.array([1, 1, 2])) == pytest.approx(1 / 3)
@@ -130,6 +190,15 @@ def test_allocation_report_on_hand_checked_samples():
     assert [r["predicted_acc"] for r in rows] == [0.5, 0.5]
     assert rows[0]["budget_to_match_uniform"] == 0.5  # one sample, on prompt 0, already matches
     assert "oracle_acc" not in rows[0]
+    # The validated allocation is the belief's where its held-out gain is shown, else uniform.
+    # Prompt 0 is now solved only by its 4th sample, prompt 1 by its 1st; a near-point belief
+    # on predictions 0.9 / 0.01 gives K=1's both samples to prompt 0 and solves neither.
+    correct = np.array([[False, False, False, True], [True, False, False, False]])
+    point_like, predicted = Belief(1.0, 0.0, 1e5), np.array([0.9, 0.01])
+    for validation, shown, accuracy in (((0.1, 0.01), True, 0.0), ((0.1, 0.1), False, 0.5)):
+        (row,) = allocation_report(predicted, correct, [1], 0, None, point_like, {1: validation})
+        assert (row["calibrated_acc"], row["uniform_acc"]) == (0.0, 0.5)
+        assert (row["validation_shown"], row["validated_acc"]) == (shown, accuracy)
 
 
 def test_allocation_report_oracle_and_minimum():
@@ -165,9 +234,18 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     assert calibrated_on == len(saved["calibration_successes"]) == rows[0]["calibration_prompts"]
     assert calibrated_on > 0
     n, minimum = rows[0]["calibration_samples"], rows[0]["minimum"]
-    belief = fit_belief(saved["calibration_predicted"], saved["calibration_successes"], n)
+    calibration = saved["calibration_predicted"], saved["calibration_successes"], n
+    belief = fit_belief(*calibration)
+    seed = rows[0]["validation_seed"]
+    validation = {k: validated_gain(*calibration, k, minimum, seed) for k in (1, 2)}
     rebuilt = allocation_report(
-        saved["predicted"], saved["correct"], [1, 2], minimum, saved["oracle_rates"], belief
+        saved["predicted"],
+        saved["correct"],
+        [1, 2],
+        minimum,
+        saved["oracle_rates"],
+        belief,
+        validation,
     )
     for row, again in zip(rows, rebuilt, strict=True):
         assert {k: row[k] for k in again} == pytest.approx(again)
@@ -220,6 +298,19 @@ def test_test_time_summary_bad_input_is_one_line(tmp_path):
         [str(good), f"--out={tmp_path}"],  # a folder, not a file
     ):
         command = [sys.executable, "-m", "experiments.test_time_summary", *arguments]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 2, arguments
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+
+
+def test_test_time_bad_input_is_one_line(tmp_path):
+    for arguments in (
+        [str(tmp_path / "missing")],
+        [str(tmp_path), "--budgets=1,16"],  # more than the 8 calibration samples validate
+        [str(tmp_path), "--budgets=1,x"],
+        [str(tmp_path), "--budgets=1,2", "--minimum=2"],
+    ):
+        command = [sys.executable, "-m", "experiments.test_time", *arguments]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 2, arguments
         assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
