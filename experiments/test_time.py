@@ -1,6 +1,7 @@
 """Test-time allocation (method.md §3) with a trained policy and its GPS predictor.
 
   python -m experiments.test_time WORKDIR [--eval_set=cd34] [--size=512] [--budgets=1,2,4]
+  python -m experiments.test_time OUT_FOLDER --rescore --out=FOLDER  # saved samples, today's rules
 
 Unseen test prompts (a fresh held-out split, never in the pool or the eval sets) get a
 total of K·N samples, either K each (uniform) or by greedy marginal gain on GPS's
@@ -52,6 +53,17 @@ _CALIBRATION = flags.DEFINE_integer(
     "Samples per eval-set prompt that fit the predictions' Beta concentration (0 = none).",
 )
 _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_time.md.")
+_RESCORE = flags.DEFINE_bool(
+    "rescore",
+    False,
+    "WORKDIR is a test_time --out folder: score its saved samples with today's allocations "
+    "instead of drawing new ones (writes rows to --out, never samples).",
+)
+_VALIDATION_SEED = flags.DEFINE_integer(
+    "validation_seed",
+    None,
+    "With --rescore, the validation's seed for folders whose header lacks it (the run's seed).",
+)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -87,7 +99,14 @@ def main(argv):
         raise app.UsageError("usage: python -m experiments.test_time WORKDIR")
     try:
         budgets = _budgets()
-        test_time(argv[1], budgets)
+        if _RESCORE.value:
+            samples, header = saved_samples(argv[1])
+            rows, header = score(samples, header, budgets)
+            write(_OUT.value, header, rows, None)
+        else:
+            samples, header = draw_samples(argv[1], budgets)
+            rows, header = score(samples, header, budgets)
+            write(_OUT.value, header, rows, samples)
     except (GPSError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -109,8 +128,32 @@ def _budgets() -> list[int]:
     return budgets
 
 
-def test_time(workdir: str, budgets: list[int]):
-    """Draws, allocates and scores (see the module docstring); prints and writes the rows."""
+def score(samples: dict, header: dict, budgets: list[int]) -> tuple[list[dict], dict]:
+    """allocation_report's rows on `samples` (the arrays samples.npz holds), and the header
+    with the fitted belief: the one place the allocations are made, for drawn and for saved
+    samples alike."""
+    minimum, n = header["minimum"], header["calibration_samples"]
+    belief = validation = None
+    if "calibration_successes" in samples:
+        calibration = samples["calibration_predicted"], samples["calibration_successes"], n
+        belief = fit_belief(*calibration)
+        seed = header["validation_seed"]
+        validation = {k: validated_gain(*calibration, k, minimum, seed) for k in budgets}
+    rows = allocation_report(
+        samples["predicted"],
+        samples["correct"],
+        budgets,
+        minimum,
+        samples.get("oracle_rates"),
+        belief,
+        validation,
+    )
+    return rows, {**header, "belief": dataclasses.asdict(belief) if belief else None}
+
+
+def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
+    """Test prompts' predictions and drawn samples (and the calibration and oracle outcomes)
+    from the run in `workdir`, with the header that says how they were made."""
     run = trainer.load_run(workdir, log=lambda *a: None)
     config, setup = run.setup.config, run.setup
     name = _EVAL_SET.value or sorted(config.task.eval_sets)[0]
@@ -141,72 +184,82 @@ def test_time(workdir: str, budgets: list[int]):
             > 0
         )
 
-    oracle = draw(problems, _ORACLE.value, 2).mean(axis=1) if _ORACLE.value else None
-    belief, calibration, validation = None, {}, None
+    samples = {"predicted": np.asarray(predicted)}
+    if _ORACLE.value:
+        samples["oracle_rates"] = draw(problems, _ORACLE.value, 2).mean(axis=1)
     if _CALIBRATION.value:
         tested = {p.text for p in problems}  # eval and test splits may share prompts
         held_out = [p for p in setup.eval_sets[name] if p.text not in tested]
-        calibration = {
-            "calibration_predicted": run.selector.predict_unseen(
+        samples["calibration_predicted"] = np.asarray(
+            run.selector.predict_unseen(
                 run.selector_state, jax.random.fold_in(key, 3), [p.text for p in held_out]
-            ),
-            "calibration_successes": draw(held_out, _CALIBRATION.value, 4).sum(axis=1),
-        }
-        belief = fit_belief(
-            calibration["calibration_predicted"],
-            calibration["calibration_successes"],
-            _CALIBRATION.value,
-        )
-        validation = {
-            k: validated_gain(
-                calibration["calibration_predicted"],
-                calibration["calibration_successes"],
-                _CALIBRATION.value,
-                k,
-                _MINIMUM.value,
-                seed=config.seed,
             )
-            for k in budgets
-        }
+        )
+        samples["calibration_successes"] = draw(held_out, _CALIBRATION.value, 4).sum(axis=1)
     # Enough samples per prompt for the largest allocation any rule makes.
-    allocators = [lambda budget: greedy_allocation(predicted, budget, _MINIMUM.value)]
-    if belief is not None:
-        allocators.append(lambda budget: belief.allocation(predicted, budget, _MINIMUM.value))
-    if oracle is not None:
-        allocators.append(lambda budget: greedy_allocation(oracle, budget, _MINIMUM.value))
+    minimum = _MINIMUM.value
+    allocators = [lambda budget: greedy_allocation(predicted, budget, minimum)]
+    if _CALIBRATION.value:
+        belief = fit_belief(
+            samples["calibration_predicted"], samples["calibration_successes"], _CALIBRATION.value
+        )
+        allocators.append(lambda budget: belief.allocation(predicted, budget, minimum))
+    if _ORACLE.value:
+        allocators.append(
+            lambda budget: greedy_allocation(samples["oracle_rates"], budget, minimum)
+        )
     most = max(int(allocate(k * len(problems)).max()) for allocate in allocators for k in budgets)
-    correct = draw(problems, max(most, *budgets), 1)
-    rows = allocation_report(
-        predicted, correct, budgets, _MINIMUM.value, oracle, belief, validation
-    )
+    samples["correct"] = draw(problems, max(most, *budgets), 1)
     header = {
         "run": workdir,
         "step": run.step,
         "eval_set": name,
         "prompts": len(problems),
-        "samples_drawn_per_prompt": correct.shape[1],
+        "samples_drawn_per_prompt": samples["correct"].shape[1],
         "minimum": _MINIMUM.value,
         "calibration_samples": _CALIBRATION.value,
-        "calibration_prompts": len(calibration.get("calibration_predicted", ())),
-        "belief": dataclasses.asdict(belief) if belief else None,
+        "calibration_prompts": len(samples.get("calibration_predicted", ())),
         "validation_seed": config.seed,
     }
+    return samples, header
+
+
+def saved_samples(folder: str) -> tuple[dict, dict]:
+    """The samples and header a `test_time --out` folder holds. Headers written before these
+    fields were recorded take --minimum, --calibration and --validation_seed."""
+    path = os.path.join(folder, "samples.npz")
+    try:
+        with np.load(path) as saved:
+            samples = dict(saved)
+        with open(os.path.join(folder, "test_time.jsonl")) as f:
+            header = json.loads(f.readline())
+    except (ValueError, OSError) as e:  # a corrupt npz or JSON line (ValueError), or missing
+        raise ConfigError(f"{folder} is not a test_time --out folder with samples.npz: {e}")
+    header.setdefault("minimum", _MINIMUM.value)
+    header.setdefault("calibration_samples", _CALIBRATION.value)
+    if "validation_seed" not in header:
+        if _VALIDATION_SEED.value is None:
+            raise ConfigError(f"{folder}'s header has no validation_seed: give --validation_seed")
+        header["validation_seed"] = _VALIDATION_SEED.value
+    keep = ("run", "step", "eval_set", "prompts", "samples_drawn_per_prompt", "minimum")
+    keep += ("calibration_samples", "calibration_prompts", "validation_seed")
+    return samples, {k: header[k] for k in keep if k in header}
+
+
+def write(out: str | None, header: dict, rows: list[dict], samples: dict | None):
+    """Prints the rows; with `out`, writes test_time.jsonl, test_time.md and the samples."""
     lines = [json.dumps({**header, **r}) for r in rows]
     table = markdown(rows)
     print("\n".join(lines) + "\n\n" + table)
-    if _OUT.value:
-        os.makedirs(_OUT.value, exist_ok=True)
-        with open(os.path.join(_OUT.value, "test_time.jsonl"), "w") as f:
-            f.write("\n".join(lines) + "\n")
-        with open(os.path.join(_OUT.value, "test_time.md"), "w") as f:
-            f.write(f"{json.dumps(header)}\n\n{table}\n")
-        np.savez_compressed(  # what the allocations are scored on, to study others offline
-            os.path.join(_OUT.value, "samples.npz"),
-            predicted=np.asarray(predicted),
-            correct=correct,
-            **({"oracle_rates": oracle} if oracle is not None else {}),
-            **{k: np.asarray(v) for k, v in calibration.items()},
-        )
+    if out is None:
+        return
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "test_time.jsonl"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out, "test_time.md"), "w") as f:
+        f.write(f"{json.dumps(header)}\n\n{table}\n")
+    if samples is not None:  # what the allocations are scored on, to study others offline
+        np.savez_compressed(os.path.join(out, "samples.npz"), **samples)
 
 
 if __name__ == "__main__":
