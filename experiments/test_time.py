@@ -25,6 +25,7 @@ import dataclasses
 import json
 import os
 import sys
+import zipfile
 
 import jax
 import numpy as np
@@ -50,7 +51,8 @@ _ORACLE = flags.DEFINE_integer(
 _CALIBRATION = flags.DEFINE_integer(
     "calibration",
     8,
-    "Samples per eval-set prompt that fit the predictions' Beta concentration (0 = none).",
+    "Samples per eval-set prompt that fit the predictions' belief and validate its "
+    "allocation (0 = none; at least the largest of --budgets).",
 )
 _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_time.md.")
 _RESCORE = flags.DEFINE_bool(
@@ -98,32 +100,37 @@ def main(argv):
     if len(argv) != 2:
         raise app.UsageError("usage: python -m experiments.test_time WORKDIR")
     try:
-        budgets = _budgets()
         if _RESCORE.value:
-            samples, header = saved_samples(argv[1])
+            samples, header, saved_budgets = saved_samples(argv[1])
+            budgets = _budgets(header, saved_budgets)
             rows, header = score(samples, header, budgets)
-            write(_OUT.value, header, rows, None)
         else:
+            header = {"minimum": _MINIMUM.value, "calibration_samples": _CALIBRATION.value}
+            budgets = _budgets(header, None)
             samples, header = draw_samples(argv[1], budgets)
             rows, header = score(samples, header, budgets)
-            write(_OUT.value, header, rows, samples)
-    except (GPSError, OSError) as e:
+        write(_OUT.value, header, rows, None if _RESCORE.value else samples)
+    except GPSError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
 
-def _budgets() -> list[int]:
-    """--budgets, checked against --minimum and --calibration."""
+def _budgets(header: dict, saved: list[int] | None) -> list[int]:
+    """--budgets (with --rescore and none given, the saved rows' budgets), checked against
+    the minimum and the calibration samples the header names."""
+    if saved is not None and not flags.FLAGS["budgets"].present:
+        return saved
     try:
         budgets = [int(b) for b in _BUDGETS.value]
     except ValueError:
         raise ConfigError(f"--budgets must be integers, not {','.join(_BUDGETS.value)}") from None
-    if min(budgets) < max(_MINIMUM.value, 1):
-        raise ConfigError(f"--budgets must be ≥ 1 and ≥ --minimum={_MINIMUM.value}")
-    if _CALIBRATION.value and max(budgets) > _CALIBRATION.value:
+    minimum, n = header["minimum"], header["calibration_samples"]
+    if min(budgets) < max(minimum, 1):
+        raise ConfigError(f"--budgets must be ≥ 1 and ≥ the minimum {minimum}")
+    if n and max(budgets) > n:
         raise ConfigError(
-            f"--budgets up to {max(budgets)} need --calibration ≥ {max(budgets)} samples "
-            "to validate the calibrated allocation"
+            f"--budgets up to {max(budgets)} need ≥ {max(budgets)} calibration samples "
+            f"(not {n}) to validate the calibrated allocation"
         )
     return budgets
 
@@ -134,26 +141,31 @@ def score(samples: dict, header: dict, budgets: list[int]) -> tuple[list[dict], 
     samples alike."""
     minimum, n = header["minimum"], header["calibration_samples"]
     belief = validation = None
-    if "calibration_successes" in samples:
-        calibration = samples["calibration_predicted"], samples["calibration_successes"], n
-        belief = fit_belief(*calibration)
-        seed = header["validation_seed"]
-        validation = {k: validated_gain(*calibration, k, minimum, seed) for k in budgets}
-    rows = allocation_report(
-        samples["predicted"],
-        samples["correct"],
-        budgets,
-        minimum,
-        samples.get("oracle_rates"),
-        belief,
-        validation,
-    )
+    try:  # the allocations' ValueErrors are about their input: budgets, samples, calibration
+        if "calibration_successes" in samples:
+            calibration = samples["calibration_predicted"], samples["calibration_successes"], n
+            belief = fit_belief(*calibration)
+            seed = header["validation_seed"]
+            validation = {k: validated_gain(*calibration, k, minimum, seed) for k in budgets}
+        rows = allocation_report(
+            samples["predicted"],
+            samples["correct"],
+            budgets,
+            minimum,
+            samples.get("oracle_rates"),
+            belief,
+            validation,
+        )
+    except ValueError as e:
+        raise ConfigError(f"cannot allocate on these samples: {e}") from None
     return rows, {**header, "belief": dataclasses.asdict(belief) if belief else None}
 
 
 def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     """Test prompts' predictions and drawn samples (and the calibration and oracle outcomes)
     from the run in `workdir`, with the header that says how they were made."""
+    if not os.path.isfile(os.path.join(workdir, "config.json")):
+        raise ConfigError(f"{workdir} is not a run workdir (no config.json)")
     run = trainer.load_run(workdir, log=lambda *a: None)
     config, setup = run.setup.config, run.setup
     name = _EVAL_SET.value or sorted(config.task.eval_sets)[0]
@@ -224,26 +236,29 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     return samples, header
 
 
-def saved_samples(folder: str) -> tuple[dict, dict]:
-    """The samples and header a `test_time --out` folder holds. Headers written before these
-    fields were recorded take --minimum, --calibration and --validation_seed."""
-    path = os.path.join(folder, "samples.npz")
+def saved_samples(folder: str) -> tuple[dict, dict, list[int]]:
+    """The samples, header and budgets a `test_time --out` folder holds. Headers written
+    before these fields were recorded take --minimum, --calibration and --validation_seed."""
     try:
-        with np.load(path) as saved:
+        with np.load(os.path.join(folder, "samples.npz")) as saved:
             samples = dict(saved)
-        with open(os.path.join(folder, "test_time.jsonl")) as f:
+        with open(os.path.join(folder, "test_time.md")) as f:
             header = json.loads(f.readline())
-    except (ValueError, OSError) as e:  # a corrupt npz or JSON line (ValueError), or missing
-        raise ConfigError(f"{folder} is not a test_time --out folder with samples.npz: {e}")
+        with open(os.path.join(folder, "test_time.jsonl")) as f:
+            budgets = [json.loads(line)["budget_per_prompt"] for line in f if line.strip()]
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as e:
+        raise ConfigError(f"{folder} is not a test_time --out folder with samples: {e}") from None
+    if missing := {"predicted", "correct"} - set(samples):
+        raise ConfigError(f"{folder}/samples.npz lacks {sorted(missing)}")
+    header.pop("belief", None)  # score fits it again
     header.setdefault("minimum", _MINIMUM.value)
     header.setdefault("calibration_samples", _CALIBRATION.value)
+    header.setdefault("calibration_prompts", len(samples.get("calibration_predicted", ())))
     if "validation_seed" not in header:
         if _VALIDATION_SEED.value is None:
             raise ConfigError(f"{folder}'s header has no validation_seed: give --validation_seed")
         header["validation_seed"] = _VALIDATION_SEED.value
-    keep = ("run", "step", "eval_set", "prompts", "samples_drawn_per_prompt", "minimum")
-    keep += ("calibration_samples", "calibration_prompts", "validation_seed")
-    return samples, {k: header[k] for k in keep if k in header}
+    return samples, header, budgets
 
 
 def write(out: str | None, header: dict, rows: list[dict], samples: dict | None):
@@ -253,13 +268,16 @@ def write(out: str | None, header: dict, rows: list[dict], samples: dict | None)
     print("\n".join(lines) + "\n\n" + table)
     if out is None:
         return
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "test_time.jsonl"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    with open(os.path.join(out, "test_time.md"), "w") as f:
-        f.write(f"{json.dumps(header)}\n\n{table}\n")
-    if samples is not None:  # what the allocations are scored on, to study others offline
-        np.savez_compressed(os.path.join(out, "samples.npz"), **samples)
+    try:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "test_time.jsonl"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(os.path.join(out, "test_time.md"), "w") as f:
+            f.write(f"{json.dumps(header)}\n\n{table}\n")
+        if samples is not None:  # what the allocations are scored on, to study others offline
+            np.savez_compressed(os.path.join(out, "samples.npz"), **samples)
+    except OSError as e:
+        raise ConfigError(f"cannot write --out={out}: {e}") from None
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ recalibration of the predictions' mean, to outcomes on held-out prompts; c → �
 identity recalibration is the point allocation.
 
 A belief can still be wrong about which prompts gain from more samples, and then its allocation
-loses a little to uniform at larger budgets (countdown, K = 4). `validated_gain` scores the
+loses a little to uniform at larger budgets (countdown, K = 2 and 4). `validated_gain` scores the
 belief's allocation against uniform on held-out prompts by cross-fitting, and the *validated*
 allocation uses the belief only at budgets where that gain is shown (one-sided, 5%); elsewhere
 it is uniform.
@@ -92,6 +92,13 @@ class Belief:
         return greedy_allocation(self.mean(predicted), budget, minimum, self.concentration)
 
 
+def _outcomes(successes, n: int) -> np.ndarray:
+    successes = np.asarray(successes)
+    if successes.max(initial=0) > n or successes.min(initial=0) < 0:
+        raise ValueError(f"successes from {successes.min()} to {successes.max()} of {n} samples")
+    return successes
+
+
 def _clip(predicted) -> np.ndarray:
     return np.clip(np.asarray(predicted, float), _EDGE, 1.0 - _EDGE)
 
@@ -107,7 +114,7 @@ def fit_belief(predicted, successes, n: int, level: float = 0.05) -> Belief:
     rejects slope = 0 at `level`: a predictor whose ranking the held-out outcomes do not
     establish gets slope 0, every prompt alike, and the uniform allocation, instead of a
     reallocation driven by a slope fitted to noise."""
-    successes = np.asarray(successes)
+    successes = _outcomes(successes, n)
 
     def belief_of(x):  # c kept in [0.05, 1e5]: all-0 (or all-n) outcomes would drive it to 0
         return Belief(float(x[0]), float(x[1]), float(np.exp(np.clip(x[2], *LOG_CONCENTRATION))))
@@ -134,8 +141,9 @@ def best_of_observed(successes, n: int, counts) -> np.ndarray:
     """[N] P(a correct sample among k_i of prompt i's n observed samples, drawn without
     replacement) = 1 − C(n − s_i, k_i) / C(n, k_i). Over the draws of the n samples its mean
     is 1 − (1 − γ_i)^k exactly for k ≤ n; a k above n counts as n, which understates it."""
+    successes = _outcomes(successes, n)
     counts = np.minimum(np.asarray(counts), n)
-    return 1.0 - comb(n - np.asarray(successes), counts) / comb(n, counts)
+    return 1.0 - comb(n - successes, counts) / comb(n, counts)
 
 
 VALIDATION_LEVEL = 0.05  # one-sided: the belief's allocation is used where its gain is shown
@@ -161,6 +169,8 @@ def validated_gain(
     estimate leans toward uniform."""
     if budget_per_prompt > n:
         raise ValueError(f"a budget of {budget_per_prompt} per prompt exceeds the {n} observed")
+    if len(predicted) < 2 * folds:
+        raise ValueError(f"{len(predicted)} calibration prompts are too few for {folds} folds")
     predicted, successes = np.asarray(predicted, float), np.asarray(successes)
     rng = np.random.default_rng(seed)
     gains = np.zeros(len(predicted))
@@ -225,6 +235,8 @@ def allocation_report(
     gain is shown, else uniform. With `oracle` (success rates measured on separate samples),
     the point allocation driven by them, as an upper reference for what a predictor could
     give."""
+    if validation is not None and belief is None:
+        raise ValueError("a validation needs the belief it validates")
     n = len(predicted)
     rows = []
     for k in budgets:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from scipy.special import expit
+from scipy.stats import binom
 
 from gps import allocation as allocation_module
 from gps import config as config_lib
@@ -117,12 +118,19 @@ def test_fit_belief_keeps_a_slope_only_where_held_out_outcomes_establish_it():
 
 
 def test_best_of_observed_is_drawing_without_replacement_from_the_observed_samples():
-    """2 successes of 4: every pair of the 4 samples holds one with probability 5/6 (only
-    the pair of failures misses); k above n counts as n."""
+    """2 successes of 4: a pair of the 4 samples misses only if it is the pair of failures
+    (1 of 6); k above n counts as n. Over the binomial draws of the n samples, the mean is
+    the best-of-k probability 1 − (1 − γ)^k for k ≤ n, and below it for k > n."""
     observed = best_of_observed(np.array([2, 2, 0, 4, 1]), 4, np.array([2, 0, 3, 1, 9]))
     assert observed == pytest.approx([5 / 6, 0.0, 0.0, 1.0, 1.0])
-    pairs = list(itertools.combinations([True, True, False, False], 2))
-    assert np.mean([any(pair) for pair in pairs]) == pytest.approx(5 / 6)
+    n, gamma, s = 8, 0.3, np.arange(9)
+    weights = binom.pmf(s, n, gamma)
+    for k in (1, 3, 8):
+        mean = (weights * best_of_observed(s, n, np.full(9, k))).sum()
+        assert mean == pytest.approx(1 - (1 - gamma) ** k)
+    assert (weights * best_of_observed(s, n, np.full(9, 12))).sum() < 1 - (1 - gamma) ** 12
+    with pytest.raises(ValueError, match="successes"):
+        best_of_observed(np.array([9]), 8, np.array([1]))
 
 
 def test_validated_gain_shows_a_real_ranking_and_not_noise():
@@ -199,6 +207,8 @@ def test_allocation_report_on_hand_checked_samples():
         (row,) = allocation_report(predicted, correct, [1], 0, None, point_like, {1: validation})
         assert (row["calibrated_acc"], row["uniform_acc"]) == (0.0, 0.5)
         assert (row["validation_shown"], row["validated_acc"]) == (shown, accuracy)
+    with pytest.raises(ValueError, match="belief"):
+        allocation_report(predicted, correct, [1], 0, None, None, {1: (0.1, 0.01)})
 
 
 def test_allocation_report_oracle_and_minimum():
@@ -236,7 +246,7 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     # Today's allocations on the saved samples (--rescore) rebuild every row.
     rescored = str(tmp_path / "rescored")
     command = [sys.executable, "-m", "experiments.test_time", out, "--rescore"]
-    subprocess.run(command + ["--budgets=1,2", f"--out={rescored}"], check=True, cwd=ROOT)
+    subprocess.run(command + [f"--out={rescored}"], check=True, cwd=ROOT)  # the saved budgets
     with open(os.path.join(rescored, "test_time.jsonl")) as f:
         assert [json.loads(line) for line in f] == rows  # the same arrays, the same numbers
     assert not os.path.exists(os.path.join(rescored, "samples.npz"))
@@ -296,14 +306,39 @@ def test_test_time_summary_bad_input_is_one_line(tmp_path):
 
 
 def test_test_time_bad_input_is_one_line(tmp_path):
+    saved = tmp_path / "saved"  # a test_time --out folder made by hand, its header old-style
+    saved.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(
+        saved / "samples.npz",
+        predicted=rng.uniform(size=20),
+        correct=rng.uniform(size=(20, 4)) < 0.3,
+        calibration_predicted=rng.uniform(size=20),
+        calibration_successes=rng.integers(0, 9, size=20),
+    )
+    (saved / "test_time.md").write_text('{"run": "r", "minimum": 0}\n\n| table |\n')
+    (saved / "test_time.jsonl").write_text('{"budget_per_prompt": 1}\n{"budget_per_prompt": 2}\n')
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for name in ("test_time.md", "test_time.jsonl"):
+        (corrupt / name).write_text((saved / name).read_text())
+    (corrupt / "samples.npz").write_bytes((saved / "samples.npz").read_bytes()[:100])
     for arguments in (
         [str(tmp_path / "missing")],
         [str(tmp_path), "--budgets=1,16"],  # more than the 8 calibration samples validate
         [str(tmp_path), "--budgets=1,x"],
         [str(tmp_path), "--budgets=1,2", "--minimum=2"],
         [str(tmp_path), "--rescore"],  # no saved samples
+        [str(corrupt), "--rescore", "--validation_seed=0"],
+        [str(saved), "--rescore"],  # an old header: the validation's seed must be given
+        [str(saved), "--rescore", "--validation_seed=0", "--budgets=8"],  # above 4 drawn
+        [str(saved), "--rescore", "--validation_seed=0", "--calibration=4"],  # 8 successes of 4
+        [str(saved), "--rescore", "--validation_seed=0", f"--out={saved / 'test_time.md'}"],
     ):
         command = [sys.executable, "-m", "experiments.test_time", *arguments]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 2, arguments
-        assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
+    command = [sys.executable, "-m", "experiments.test_time", str(saved), "--rescore"]
+    done = subprocess.run(command + ["--validation_seed=0"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0  # the same folder, its seed given, rescores
