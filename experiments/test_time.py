@@ -34,6 +34,7 @@ from absl import app, flags
 from gps import trainer
 from gps.allocation import allocation_report, fit_belief, greedy_allocation, validated_gain
 from gps.errors import ConfigError, GPSError
+from gps.provenance import code_version
 from gps.stats import Z95, plus_minus
 
 _EVAL_SET = flags.DEFINE_string(
@@ -102,6 +103,7 @@ def main(argv):
     try:
         if _RESCORE.value:
             samples, header, saved_budgets = saved_samples(argv[1])
+            header["rescored_with"] = code_version()  # "code" made the samples
             budgets = _budgets(header, saved_budgets)
             rows, header = score(samples, header, budgets)
         else:
@@ -166,6 +168,7 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     from the run in `workdir`, with the header that says how they were made."""
     if not os.path.isfile(os.path.join(workdir, "config.json")):
         raise ConfigError(f"{workdir} is not a run workdir (no config.json)")
+    code = code_version()  # what this process runs, read before the long sampling
     run = trainer.load_run(workdir, log=lambda *a: None)
     config, setup = run.setup.config, run.setup
     name = _EVAL_SET.value or sorted(config.task.eval_sets)[0]
@@ -223,6 +226,7 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     most = max(int(allocate(k * len(problems)).max()) for allocate in allocators for k in budgets)
     samples["correct"] = draw(problems, max(most, *budgets), 1)
     header = {
+        "code": code,
         "run": workdir,
         "step": run.step,
         "eval_set": name,
