@@ -27,11 +27,9 @@ import os
 import sys
 import zipfile
 
-import jax
 import numpy as np
 from absl import app, flags
 
-from gps import trainer
 from gps.allocation import allocation_report, fit_belief, greedy_allocation, validated_gain
 from gps.errors import ConfigError, GPSError
 from gps.provenance import code_version
@@ -168,6 +166,10 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     from the run in `workdir`, with the header that says how they were made."""
     if not os.path.isfile(os.path.join(workdir, "config.json")):
         raise ConfigError(f"{workdir} is not a run workdir (no config.json)")
+    import jax  # here, not at the top: rescoring and refusing bad input need no JAX
+
+    from gps import trainer
+
     code = code_version()  # what this process runs, read before the long sampling
     run = trainer.load_run(workdir, log=lambda *a: None)
     config, setup = run.setup.config, run.setup
