@@ -103,12 +103,11 @@ def main(argv):
             samples, header, saved_budgets = saved_samples(argv[1])
             header["rescored_with"] = code_version()  # "code" made the samples
             budgets = _budgets(header, saved_budgets)
-            rows, header = score(samples, header, budgets)
         else:
-            header = {"minimum": _MINIMUM.value, "calibration_samples": _CALIBRATION.value}
-            budgets = _budgets(header, None)
+            settings = {"minimum": _MINIMUM.value, "calibration_samples": _CALIBRATION.value}
+            budgets = _budgets(settings, None)
             samples, header = draw_samples(argv[1], budgets)
-            rows, header = score(samples, header, budgets)
+        rows, header = score(samples, header, budgets)
         write(_OUT.value, header, rows, None if _RESCORE.value else samples)
     except GPSError as e:
         print(f"error: {e}", file=sys.stderr)
