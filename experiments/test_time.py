@@ -31,6 +31,7 @@ import numpy as np
 from absl import app, flags
 
 from gps.allocation import allocation_report, fit_belief, greedy_allocation, validated_gain
+from gps.allocation_summary import load_rows
 from gps.errors import ConfigError, GPSError
 from gps.provenance import code_version
 from gps.stats import Z95, plus_minus
@@ -139,11 +140,10 @@ def score(samples: dict, header: dict, budgets: list[int]) -> tuple[list[dict], 
     with the fitted belief: the one place the allocations are made, for drawn and for saved
     samples alike."""
     minimum, n = header["minimum"], header["calibration_samples"]
-    belief = validation = None
+    validation = None
     try:  # the allocations' ValueErrors are about their input: budgets, samples, calibration
-        if "calibration_successes" in samples:
+        if belief := calibrated_belief(samples, n):
             calibration = samples["calibration_predicted"], samples["calibration_successes"], n
-            belief = fit_belief(*calibration)
             seed = header["validation_seed"]
             validation = {k: validated_gain(*calibration, k, minimum, seed) for k in budgets}
         rows = allocation_report(
@@ -158,6 +158,13 @@ def score(samples: dict, header: dict, budgets: list[int]) -> tuple[list[dict], 
     except ValueError as e:
         raise ConfigError(f"cannot allocate on these samples: {e}") from None
     return rows, {**header, "belief": dataclasses.asdict(belief) if belief else None}
+
+
+def calibrated_belief(samples: dict, n: int):
+    """The belief fitted to the calibration outcomes `samples` holds (None without them)."""
+    if "calibration_successes" not in samples:
+        return None
+    return fit_belief(samples["calibration_predicted"], samples["calibration_successes"], n)
 
 
 def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
@@ -215,10 +222,7 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     # Enough samples per prompt for the largest allocation any rule makes.
     minimum = _MINIMUM.value
     allocators = [lambda budget: greedy_allocation(predicted, budget, minimum)]
-    if _CALIBRATION.value:
-        belief = fit_belief(
-            samples["calibration_predicted"], samples["calibration_successes"], _CALIBRATION.value
-        )
+    if belief := calibrated_belief(samples, _CALIBRATION.value):  # score() refits it: ~30 ms
         allocators.append(lambda budget: belief.allocation(predicted, budget, minimum))
     if _ORACLE.value:
         allocators.append(
@@ -249,10 +253,9 @@ def saved_samples(folder: str) -> tuple[dict, dict, list[int]]:
             samples = dict(saved)
         with open(os.path.join(folder, "test_time.md")) as f:
             header = json.loads(f.readline())
-        with open(os.path.join(folder, "test_time.jsonl")) as f:
-            budgets = [json.loads(line)["budget_per_prompt"] for line in f if line.strip()]
-    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as e:
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
         raise ConfigError(f"{folder} is not a test_time --out folder with samples: {e}") from None
+    budgets = [row["budget_per_prompt"] for row in load_rows(folder)]
     if missing := {"predicted", "correct"} - set(samples):
         raise ConfigError(f"{folder}/samples.npz lacks {sorted(missing)}")
     header.pop("belief", None)  # score fits it again

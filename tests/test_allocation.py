@@ -319,7 +319,8 @@ def test_test_time_bad_input_is_one_line(tmp_path):
         calibration_successes=rng.integers(0, 9, size=20),
     )
     (saved / "test_time.md").write_text('{"run": "r", "minimum": 0}\n\n| table |\n')
-    (saved / "test_time.jsonl").write_text('{"budget_per_prompt": 1}\n{"budget_per_prompt": 2}\n')
+    rows = [{"budget_per_prompt": k, "uniform_acc": 0.3} for k in (1, 2)]
+    (saved / "test_time.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     for name in ("test_time.md", "test_time.jsonl"):
