@@ -33,7 +33,7 @@ from absl import app, flags
 from gps.allocation import allocation_report, fit_belief, greedy_allocation, validated_gain
 from gps.allocation_summary import load_rows
 from gps.errors import ConfigError, GPSError
-from gps.provenance import code_version
+from gps.provenance import code_version, machine
 from gps.stats import Z95, plus_minus
 
 _EVAL_SET = flags.DEFINE_string(
@@ -232,6 +232,7 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     samples["correct"] = draw(problems, max(most, *budgets), 1)
     header = {
         "code": code,
+        "machine": machine(),
         "run": workdir,
         "step": run.step,
         "eval_set": name,

@@ -27,7 +27,7 @@ from gps.errors import CheckpointError, ConfigError
 from gps.evaluation import evaluate, pass_rate_report
 from gps.model import ModelConfig, count_params
 from gps.optimizer import make_optimizer
-from gps.provenance import code_version
+from gps.provenance import code_version, machine
 from gps.rollout import RolloutEngine, Rollouts
 from gps.run_logs import RunLogs
 from gps.selectors import Pool, Selection, Selector, check_selector_config, make_selector
@@ -430,6 +430,7 @@ def train(config, workdir: str, log=print) -> dict:
             say(_eval_line(evals[-1]))
     summary = {
         "code": code,
+        "machine": machine(),  # of the process that finished the run
         "steps": int(state["step"]),
         "rollouts": int(state["rollouts"]),
         "wall_s": float(state["wall_s"]),

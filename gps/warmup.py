@@ -25,7 +25,7 @@ import optax
 from gps import checkpoint, progress
 from gps.model import ModelConfig, Transformer, init_params
 from gps.optimizer import make_optimizer
-from gps.provenance import code_version
+from gps.provenance import code_version, machine
 from gps.tasks import ALPHABET, Problem, Task
 from gps.tokenizer import CharTokenizer
 
@@ -181,6 +181,7 @@ def load_or_train(config, task, tokenizer, model_cfg, problems, seq_len, key, re
                 {
                     "config": keyed,
                     "code": code_version(),
+                    "machine": machine(),
                     "losses": losses,
                     "train_s": train_s,
                     "pass_rates": report,

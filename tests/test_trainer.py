@@ -170,6 +170,7 @@ def test_every_config_runs_in_smoke_mode(config_file, shared_base_cache, tmp_pat
         assert json.load(f) == summary
     assert summary["steps"] == config.steps
     assert summary["rollouts"] == config.steps * per_step
+    assert summary["machine"]["backend"] == jax.default_backend()
     assert _untimed(summary["final_eval"]) == _untimed(evals[-1])
     assert _untimed(summary["initial_eval"]) == _untimed(evals[0])
 
