@@ -8,9 +8,9 @@ total of K·N samples, either K each (uniform) or by greedy marginal gain on GPS
 predicted success rates (gps.allocation). Both are scored on the same drawn samples
 (best-of-k: solved if any allocated sample is correct), so the comparison is paired.
 Also reports the smallest budget at which the predicted allocation matches uniform's
-accuracy; the allocation that treats the predictions as uncertain (a Beta belief whose
-concentration is fitted on the run's eval-set prompts that are not test prompts:
-`--calibration` samples each, outside the budget); and the accuracy of the point
+accuracy; the allocation that treats the predictions as uncertain (a Beta belief fitted on
+`--calibration_prompts` other fresh held-out prompts, none a test prompt: `--calibration`
+samples each, outside the budget); and the accuracy of the point
 allocation driven by success rates measured on separate samples (an oracle, outside the
 budget: what a perfect predictor could give). The validated allocation is the calibrated
 one at budgets where a cross-fitted check on the calibration prompts shows it beating uniform
@@ -51,8 +51,14 @@ _ORACLE = flags.DEFINE_integer(
 _CALIBRATION = flags.DEFINE_integer(
     "calibration",
     8,
-    "Samples per eval-set prompt that fit the predictions' belief and validate its "
+    "Samples per calibration prompt that fit the predictions' belief and validate its "
     "allocation (0 = none; at least the largest of --budgets).",
+)
+_CALIBRATION_PROMPTS = flags.DEFINE_integer(
+    "calibration_prompts",
+    512,
+    "Fresh held-out prompts (none a test prompt) the belief is fitted and validated on: "
+    "the validation's standard error shrinks as one over their square root.",
 )
 _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_time.md.")
 _RESCORE = flags.DEFINE_bool(
@@ -170,6 +176,8 @@ def calibrated_belief(samples: dict, n: int):
 def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     """Test prompts' predictions and drawn samples (and the calibration and oracle outcomes)
     from the run in `workdir`, with the header that says how they were made."""
+    if min(_SIZE.value, _CALIBRATION_PROMPTS.value) < 1:
+        raise ConfigError("--size and --calibration_prompts must be ≥ 1")
     if not os.path.isfile(os.path.join(workdir, "config.json")):
         raise ConfigError(f"{workdir} is not a run workdir (no config.json)")
     import jax  # here, not at the top: rescoring and refusing bad input need no JAX
@@ -185,7 +193,14 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
             f"unknown --eval_set {name!r}; the run has {sorted(config.task.eval_sets)}"
         )
     families = tuple(config.task.eval_sets[name].families)
-    problems = setup.task.make_split(config.seed, f"test-{name}", _SIZE.value, families)
+
+    def split(kind: str, size: int, flag: str) -> list:
+        try:  # a held-out split of `size` distinct prompts
+            return setup.task.make_split(config.seed, f"{kind}-{name}", size, families)
+        except ValueError as e:
+            raise ConfigError(f"{flag} is too large: {e}") from None
+
+    problems = split("test", _SIZE.value, "--size")
     key = jax.random.fold_in(jax.random.key(config.seed), 7)
     predicted = run.selector.predict_unseen(
         run.selector_state, jax.random.fold_in(key, 0), [p.text for p in problems]
@@ -211,8 +226,10 @@ def draw_samples(workdir: str, budgets: list[int]) -> tuple[dict, dict]:
     if _ORACLE.value:
         samples["oracle_rates"] = draw(problems, _ORACLE.value, 2).mean(axis=1)
     if _CALIBRATION.value:
-        tested = {p.text for p in problems}  # eval and test splits may share prompts
-        held_out = [p for p in setup.eval_sets[name] if p.text not in tested]
+        tested = {p.text for p in problems}  # held-out splits may share prompts
+        wanted = _CALIBRATION_PROMPTS.value
+        candidates = split("test-calibration", wanted + len(tested), "--calibration_prompts")
+        held_out = [p for p in candidates if p.text not in tested][:wanted]
         samples["calibration_predicted"] = np.asarray(
             run.selector.predict_unseen(
                 run.selector_state, jax.random.fold_in(key, 3), [p.text for p in held_out]

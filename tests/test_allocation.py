@@ -234,7 +234,8 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     workdir, out = str(tmp_path / "run"), str(tmp_path / "test_time")
     train(config, workdir, log=lambda *a: None)
     command = [sys.executable, "-m", "experiments.test_time", workdir, "--size=24"]
-    command += ["--budgets=1,2", "--calibration=4", "--oracle=2", f"--out={out}"]
+    command += ["--budgets=1,2", "--calibration=4", "--calibration_prompts=12", "--oracle=2"]
+    command += [f"--out={out}"]
     subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
     with open(os.path.join(out, "test_time.jsonl")) as f:
         rows = [json.loads(line) for line in f]
@@ -242,7 +243,7 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     assert saved["correct"].shape[0] == len(saved["predicted"]) == 24
     calibrated_on = len(saved["calibration_predicted"])
     assert calibrated_on == len(saved["calibration_successes"]) == rows[0]["calibration_prompts"]
-    assert calibrated_on > 0
+    assert calibrated_on == 12  # fresh held-out prompts, as many as asked for
     # Today's allocations on the saved samples (--rescore) rebuild every row.
     rescored = str(tmp_path / "rescored")
     command = [sys.executable, "-m", "experiments.test_time", out, "--rescore"]
@@ -342,6 +343,9 @@ def test_test_time_bad_input_is_one_line(tmp_path):
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 2, arguments
         assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
+    command = [sys.executable, "-m", "experiments.test_time", str(tmp_path)]
+    done = subprocess.run(command + ["--calibration_prompts=0"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 2 and b"--calibration_prompts must be" in done.stderr
     command = [sys.executable, "-m", "experiments.test_time", str(saved), "--rescore"]
     done = subprocess.run(command + ["--validation_seed=0"], cwd=ROOT, capture_output=True)
     assert done.returncode == 0  # the same folder, its seed given, rescores
