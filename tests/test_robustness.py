@@ -220,7 +220,7 @@ def test_base_model_cache_round_trip(smoke_config):
     assert entries == [os.path.basename(path), os.path.basename(path) + ".lock"]
     with open(os.path.join(path, "base.json")) as f:
         meta = json.load(f)
-    assert set(meta) == {"config", "code", "losses", "train_s", "pass_rates"}
+    assert set(meta) == {"config", "code", "machine", "losses", "train_s", "pass_rates"}
     assert meta["config"]["seed"] == smoke_config.seed
     assert len(meta["losses"]) == smoke_config.base.steps  # logged every max(1, steps // 10)
     assert meta["pass_rates"]["n"] == smoke_config.n_rollouts
