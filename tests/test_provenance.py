@@ -13,9 +13,7 @@ def test_machine_names_this_host_and_its_jax_device():
     assert here["backend"] == jax.default_backend()
     assert here["device"] == f"{len(jax.devices())} x {jax.devices()[0].device_kind}"
     assert here["jax"] == jax.__version__
-    flags = set(provenance._cpuinfo().get("flags", "").split())
-    assert here["simd"] == [name for name in provenance._SIMD if name in flags]
-    if os.path.exists("/proc/cpuinfo"):
+    if os.path.exists("/proc/cpuinfo"):  # read from the real file, not only the fake below
         assert here["cpu"] != "unknown"
 
 
