@@ -78,15 +78,20 @@ def markdown(rows: list[dict]) -> str:
     lines = [
         "| K (samples/prompt) | uniform best-of-K | predicted allocation "
         "| gain (points, 95% paired CI) | budget to match uniform | calibrated allocation "
-        "| gain (points, 95% paired CI) | validated allocation | gain (points, 95% paired CI) "
-        "| oracle-rate allocation |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| gain (points, 95% paired CI) | check: cross-fitted gain (SE), points "
+        "| validated allocation | gain (points, 95% paired CI) | oracle-rate allocation |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def gain(r, name):  # paired over prompts, with its 95% interval
         if f"{name}_gain" not in r:
             return "—"
         return plus_minus(100 * r[f"{name}_gain"], 100 * Z95 * r[f"{name}_gain_se"], "+.1f")
+
+    def check(r):  # validated_gain's cross-fitted estimate on the calibration prompts
+        if "validation_gain" not in r:
+            return "—"
+        return f"{100 * r['validation_gain']:+.1f} ({100 * r['validation_gain_se']:.1f})"
 
     value = lambda r, key: f"{r[key]:.3f}" if key in r else "—"  # noqa: E731
     for r in rows:
@@ -95,7 +100,7 @@ def markdown(rows: list[dict]) -> str:
             f"| {r['budget_per_prompt']} | {r['uniform_acc']:.3f} | {r['predicted_acc']:.3f} "
             f"| {gain(r, 'predicted')} "
             f"| {'> 100%' if match is None else f'{100 * match:.1f}%'} "
-            f"| {value(r, 'calibrated_acc')} | {gain(r, 'calibrated')} "
+            f"| {value(r, 'calibrated_acc')} | {gain(r, 'calibrated')} | {check(r)} "
             f"| {value(r, 'validated_acc')} | {gain(r, 'validated')} "
             f"| {value(r, 'oracle_acc')} |"
         )

@@ -254,6 +254,11 @@ def test_test_time_experiment_on_a_trained_gps_run(tmp_path, cached_smoke_config
     assert again == rows  # the same arrays, the same numbers
     assert not os.path.exists(os.path.join(rescored, "samples.npz"))
     assert {"validated_acc", "validation_gain", "validation_shown"} <= set(rows[0])
+    with open(os.path.join(out, "test_time.md")) as f:  # the check behind "validated" is shown
+        table = f.read()
+    for r in rows:
+        check = f"{100 * r['validation_gain']:+.1f} ({100 * r['validation_gain_se']:.1f})"
+        assert f"| {check} |" in table
 
 
 def test_test_time_summary_averages_gains_over_runs():
