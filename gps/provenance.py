@@ -1,5 +1,5 @@
 """Which code and which machine made a result: the git commit of the checkout (with -dirty for
-local edits), and the processor and accelerator. XLA compiles for the host's instruction set,
+local edits to the code), and the processor and accelerator. XLA compiles for the host's instruction set,
 so the same seed gives the same numbers on one machine but may differ in the last bits (and,
 through sampling, beyond them) on another."""
 
@@ -10,18 +10,29 @@ import subprocess
 _SIMD = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
 
 
-def code_version() -> str:
+def code_version(checkout: str | None = None) -> str:
+    """The checkout's commit, with "-dirty" when a tracked file outside results/ has changed:
+    results/ holds what the code wrote, not the code (rescoring a folder there in place must
+    not mark the next folder's code as edited). "unknown" outside a git checkout."""
+    checkout = checkout or os.path.dirname(os.path.abspath(__file__))
+    head = _git(checkout, "rev-parse", "--short", "HEAD")
+    if head is None:
+        return "unknown"
+    edited = _git(
+        checkout, "status", "--porcelain", "--untracked-files=no", ":(top,exclude)results"
+    )
+    return f"{head}-dirty" if edited else head
+
+
+def _git(checkout: str, *arguments: str) -> str | None:
+    """git's stripped output in `checkout`, None where git fails or is missing."""
     try:
         out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=os.path.dirname(os.path.abspath(__file__)),
-            capture_output=True,
-            text=True,
-            timeout=10,
+            ["git", *arguments], cwd=checkout, capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def _cpuinfo() -> dict[str, str]:

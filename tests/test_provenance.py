@@ -1,6 +1,7 @@
 """The code version and machine recorded with every run, base and test-time draw."""
 
 import os
+import subprocess
 
 import jax
 
@@ -33,3 +34,22 @@ def test_cpuinfo_reads_the_first_processor(tmp_path, monkeypatch):
     }
     assert provenance.machine()["simd"] == ["avx2"]
     assert provenance.machine()["cpu"] == "Fast CPU"
+
+
+def test_code_version_marks_edited_code_but_not_edited_results(tmp_path):
+    def git(*arguments):
+        subprocess.run(["git", *arguments], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "table.md").write_text("| 0.1 |\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    head = provenance.code_version(str(tmp_path))
+    assert head and "dirty" not in head and head != "unknown"
+    (tmp_path / "results" / "table.md").write_text("| 0.2 |\n")  # a result rewritten in place
+    assert provenance.code_version(str(tmp_path)) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert provenance.code_version(str(tmp_path)) == f"{head}-dirty"
+    assert provenance.code_version(str(tmp_path.parent)) == "unknown"  # not a checkout
