@@ -1,6 +1,6 @@
 """Which code and which machine made a result: the git commit of the checkout (with -dirty for
-local edits to the code), and the processor and accelerator. XLA compiles for the host's instruction set,
-so the same seed gives the same numbers on one machine but may differ in the last bits (and,
+local edits to the code), and the processor and accelerator. XLA compiles for the host's
+instruction set, so the same seed gives the same numbers on one machine but may differ in the last bits (and,
 through sampling, beyond them) on another."""
 
 import os
@@ -21,7 +21,7 @@ def code_version(checkout: str | None = None) -> str:
     edited = _git(
         checkout, "status", "--porcelain", "--untracked-files=no", ":(top,exclude)results"
     )
-    return f"{head}-dirty" if edited else head
+    return head if edited == "" else f"{head}-dirty"  # a failed status is no proof of clean
 
 
 def _git(checkout: str, *arguments: str) -> str | None:
