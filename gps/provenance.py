@@ -1,7 +1,7 @@
 """Which code and which machine made a result: the git commit of the checkout (with -dirty for
 local edits to the code), and the processor and accelerator. XLA compiles for the host's
-instruction set, so the same seed gives the same numbers on one machine but may differ in the last bits (and,
-through sampling, beyond them) on another."""
+instruction set, so the same seed gives the same numbers on one machine but may differ in the
+last bits (and, through sampling, beyond them) on another."""
 
 import os
 import subprocess
