@@ -1,5 +1,5 @@
-# make run: Uniform and GPS from one cached base on countdown's `small` testbed (2 layers, 200 RL
-# steps), side by side, then a paired table and a PNG of accuracy against rollouts
+# make run: Uniform, GPS and DS from one cached base on countdown's `small` testbed (2 layers, 200
+# RL steps), two at a time, then a paired table and a PNG of accuracy against rollouts
 # (experiments/quickstart.py; runs in workdirs/quickstart). One run: `python run.py --config=...`.
 # make test: the test suite. Both create .venv and install the pinned requirements first.
 # make test-tunix / make test-verl: the engine adapters against the engines' real classes, each

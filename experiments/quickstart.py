@@ -1,8 +1,10 @@
-"""`make run`: what the project is for, in one command. Uniform and GPS train the same base
-policy (one cached warm-up, the same seed) on countdown's `small` testbed, side by side on
-the two cores; then a paired table and a PNG of held-out accuracy against rollouts.
+"""`make run`: what the project is for, in one command. Uniform, GPS and DS (Dynamic
+Sampling, the strongest baseline at ~5x the rollouts) train the same base policy (one cached
+warm-up, the same seed) on countdown's `small` testbed, two at a time on the two cores; then a
+table paired with Uniform and a PNG of held-out accuracy against rollouts, where GPS's and
+DS's costs show.
 
-  python -m experiments.quickstart [--root=workdirs] [--seed=0] [--selectors=uniform,gps]
+  python -m experiments.quickstart [--root=workdirs] [--seed=0] [--selectors=uniform,gps,ds]
 
 Runs resume and finished ones are kept (a second call only reports). The full report, with
 cost-to-target and every plot, lands in ROOT/quickstart/report/.
@@ -22,7 +24,7 @@ _TESTBED = flags.DEFINE_string(
 )
 _SEED = flags.DEFINE_integer("seed", 0, "The seed the runs share (base model, pools, keys).")
 _SELECTORS = flags.DEFINE_list(
-    "selectors", ["uniform", "gps"], "Selectors, the first the reference."
+    "selectors", ["uniform", "gps", "ds"], "Selectors, the first the reference."
 )
 
 
