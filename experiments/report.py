@@ -105,11 +105,17 @@ class Run:
 
 @dataclasses.dataclass(frozen=True)
 class Stat:
-    """A mean ± 95% CI over seeds: one cell that both table writers render."""
+    """A mean ± 95% CI over seeds: one cell that both table writers render. A paired
+    difference is set in bold where its interval excludes 0 (`resolved`)."""
 
     mean: float
     half: float  # NaN for one seed: no interval
     fmt: str
+    paired: bool = False
+
+    @property
+    def resolved(self) -> bool:
+        return self.paired and abs(self.mean) > self.half  # False for a NaN half-width
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,10 +221,15 @@ def mean_present(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def stat(values, fmt: str = ".3f") -> str | Stat:
+def stat(values, fmt: str = ".3f", paired: bool = False) -> str | Stat:
     """A Stat over the non-null values, or a dash when there are none."""
     values = [v for v in values if v is not None]
-    return Stat(*mean_ci(values), fmt) if values else DASH
+    return Stat(*mean_ci(values), fmt, paired) if values else DASH
+
+
+def paired_stats(deltas: list[tuple[float, float | None]]) -> list[str | Stat]:
+    """The final and over-the-run cells of `paired_deltas` over seed pairs."""
+    return [stat([d[i] for d in deltas], "+.3f", paired=True) for i in (0, 1)]
 
 
 def cost_to_target(evals: list[dict], accuracies: list[float], target: float) -> dict | None:
@@ -391,7 +402,8 @@ def main_table(
             paired_deltas(r, ref, eval_set) for r, ref in pairs.get(paired_with, {}).get(method, [])
         ]
         row = [method, str(len(runs)), stat([r.accuracies(eval_set)[-1] for r in runs])]
-        row += [stat([d[i] for d in deltas], "+.3f") for i in (0, 1)]
+        row += paired_stats(deltas)
+        row.append(stat([r.evals[-1]["rollouts"] for r in runs], ",.0f"))
         for ref in references:
             method_pairs = pairs[ref].get(method)
             if method_pairs and target is not None:
@@ -404,14 +416,15 @@ def main_table(
         rows.append(row)
     note = (
         f"Δ: {mean_k} minus {paired_with}'s on the same seed, at the last evaluation and averaged"
-        " over the run (the paired table). Rollouts ×: the reference's rollouts to the target"
+        " over the run (the paired table; bold where the 95% CI excludes 0). Rollouts: the run's"
+        " total at its last evaluation. Rollouts ×: the reference's rollouts to the target"
         " over the method's, per seed pair where both reached it (n/N), geometric mean and 95%"
         " CI (the speed-up table; > 1× means fewer rollouts). ρ selected: predicted vs observed"
         " success rates of each step's batch; ρ unseen: vs the eval prompts, never trained on;"
         " selector share: of the step's time (the diagnostics table). Mean ± 95% CI over seeds."
     )
     header = ["method", "seeds", f"final {mean_k}", f"Δ final vs {paired_with}"]
-    header += [f"Δ over the run vs {paired_with}"]
+    header += [f"Δ over the run vs {paired_with}", "rollouts"]
     for ref in references:
         header += [f"reached with {ref}", f"rollouts × {ref}"]
     header += ["effective ratio", "ρ selected", "ρ unseen", "selector share"]
@@ -474,16 +487,14 @@ def paired_table(
     rows = []
     for method, pairs in seed_pairs(methods, eval_set, reference).items():
         deltas = [paired_deltas(r, ref, eval_set) for r, ref in pairs]
-        rows.append(
-            [method, str(len(pairs)), *(stat([d[i] for d in deltas], "+.3f") for i in (0, 1))]
-        )
+        rows.append([method, str(len(pairs)), *paired_stats(deltas)])
     if not rows:
         return None
     mean_k = mean_k_label(methods)
     note = (
         f"Method's {mean_k} minus {reference}'s on the same seed, mean ± 95% CI (Student t) over"
         " the paired seeds: at the last evaluation both logged, and averaged over the ones"
-        " after step 0."
+        " after step 0. Bold: the CI excludes 0."
     )
     header = ["method", "paired seeds", f"Δ final {mean_k}", f"Δ {mean_k} over the run"]
     return Table(f"{task} — {eval_set}, paired with {reference}", note, header, rows)
@@ -527,7 +538,9 @@ def cell_text(cell: str | Stat | Ratio, latex: bool = False) -> str:
     if not isinstance(cell, Stat):
         return latex_escape(cell) if latex else cell
     text = plus_minus(cell.mean, cell.half, cell.fmt, r" \pm " if latex else " ± ")
-    return f"${text}$" if latex else text
+    if latex:
+        return rf"$\mathbf{{{text}}}$" if cell.resolved else f"${text}$"
+    return f"**{text}**" if cell.resolved else text
 
 
 def render_markdown(table: Table) -> str:

@@ -243,15 +243,14 @@ def test_report_tables_and_plots(runs_dir, tmp_path):
     assert "| gps-nodiv | 1 | -0.100 | -0.050 |" in md
     assert "| gps | 2 | +0.055 ± " in md  # cd4: half the cd34 gaps
     assert md.count("paired with uniform") == 2
-    # The main table gathers the cells above, a row per method.
-    assert "| reached with uniform | rollouts × uniform | effective ratio |" in md
-    assert (
-        "| uniform | 2 | 0.180 ± 0.254 | — | — | — | — | 0.600 ± 0.000 | — | — | 0.100 ± 0.000 |"
-        in md
-    )
-    gps_main = (
-        f"| gps | 3 | {final} | {paired_final} | {paired_run} | 1/2 | 2.80× | 0.600 ± 0.000 |"
-    )
+    # The main table gathers the cells above, a row per method, with each run's total
+    # rollouts at its last evaluation (30 steps of 100; gps seed 1: of 120).
+    assert "| rollouts | reached with uniform | rollouts × uniform | effective ratio |" in md
+    uniform_main = "| uniform | 2 | 0.180 ± 0.254 | — | — | 3,000 ± 0 | — | — | 0.600 ± 0.000 |"
+    assert uniform_main + " — | — | 0.100 ± 0.000 |" in md
+    gps_rollouts = f"3,200 ± {t_half([3000, 3600, 3000]):,.0f}"
+    gps_main = f"| gps | 3 | {final} | {paired_final} | {paired_run} | {gps_rollouts} | 1/2 | 2.80×"
+    gps_main += " | 0.600 ± 0.000 |"
     assert gps_main + " 0.200 ± 0.000 | 0.400 ± 0.000 | 0.100 ± 0.000 |" in md
     with open(os.path.join(out, "report.tex")) as f:
         tex = f.read()
@@ -289,6 +288,15 @@ def speedup_dir(tmp_path):
     return str(root)
 
 
+def test_paired_differences_are_bold_where_their_interval_excludes_0():
+    resolved = report.Stat(0.02, 0.01, "+.3f", paired=True)
+    assert report.cell_text(resolved) == "**+0.020 ± 0.010**"
+    assert report.cell_text(resolved, latex=True) == r"$\mathbf{+0.020 \pm 0.010}$"
+    assert report.cell_text(report.Stat(-0.02, 0.03, "+.3f", paired=True)) == "-0.020 ± 0.030"
+    assert report.cell_text(report.Stat(0.02, float("nan"), "+.3f", paired=True)) == "+0.020"
+    assert report.cell_text(report.Stat(0.5, 0.01, ".3f")) == "0.500 ± 0.010"  # not a difference
+
+
 def test_main_table_compares_with_ds_when_it_ran(runs_dir, tmp_path):
     # DS seed 0: uniform seed 0's curve at 4x the rollouts, so it reaches the 0.18 target at
     # 26 steps = 10400 rollouts; gps seed 0 at 928.6 (test above), uniform seed 0 at 2600.
@@ -298,7 +306,7 @@ def test_main_table_compares_with_ds_when_it_ran(runs_dir, tmp_path):
     with open(os.path.join(out, "report.md")) as f:
         md = f.read()
     assert "| reached with uniform | rollouts × uniform | reached with ds | rollouts × ds |" in md
-    assert "| ds | 1 | 0.200 | +0.000 | +0.000 | 1/1 | 0.25× | — | — |" in md
+    assert "| ds | 1 | 0.200 | +0.000 | +0.000 | 12,000 | 1/1 | 0.25× | — | — |" in md
     assert "| 1/2 | 2.80× | 1/1 | 11.20× |" in md  # gps: against uniform, then DS
 
 
