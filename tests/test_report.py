@@ -388,6 +388,21 @@ def test_curve_table_stars_sparse_evaluations(tmp_path):
     assert table.endswith("\\* fewer samples per prompt (`eval_k` in eval.jsonl), same sets")
 
 
+def test_curves_tabulate_greedy_where_the_evaluation_has_it(tmp_path):
+    """Greedy accuracy (0.01 above cd34 mean@8 in `eval_metrics`) is logged at full k only:
+    the sparse evaluations' cells stay empty, and the gain is the step-0 to last change."""
+    write_run(tmp_path / "a", "uniform", 0, [0.05, 0.10, 0.20, 0.25], intermediate_k=1)
+    write_run(tmp_path / "b", "uniform", 1, [0.05, 0.10, 0.20, 0.15], intermediate_k=1)
+    runs = [report.load_run(str(tmp_path / name)) for name in ("a", "b")]
+    table = curves.curve_table(runs, "cd34", "greedy")
+    assert "| 0 | 0.060 | 0.060 |" in table and "| 10 |  |  |" in table
+    assert "| 30 | 0.260 | 0.160 |" in table
+    gains = curves.gain_table(runs, "cd34", "greedy")
+    assert "| a | 0.060 | 0.260 | 30 | +0.200 |" in gains
+    assert "| mean ± std over runs | | 0.210 ± 0.050 | | +0.150 ± 0.050 |" in gains
+    assert "| b | 0.025 | 0.075 | 30 | +0.050 |" in curves.gain_table(runs, "cd4", "mean")
+
+
 def test_runs_are_labelled_by_their_selector_parts(tmp_path):
     """A run with today's selector layout is labelled by what differs from its preset, even
     when an older sweep.json says otherwise; a run with an older layout keeps sweep.json's."""
