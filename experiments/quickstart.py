@@ -1,6 +1,6 @@
 """`make run`: what the project is for, in one command. Uniform, GPS and DS (Dynamic
-Sampling, the strongest baseline at ~5x the rollouts) train the same base policy (one cached
-warm-up, the same seed) on countdown's `small` testbed, two at a time on the two cores; then a
+Sampling, the paper's main baseline, at ~5x the rollouts) train the same base policy (one
+cached warm-up, the same seed) on countdown's `small` testbed, two at a time on the two cores; then a
 table paired with Uniform and a PNG of held-out accuracy against rollouts, where GPS's and
 DS's costs show.
 
