@@ -1,8 +1,8 @@
 """`make run`: what the project is for, in one command. Uniform, GPS and DS (Dynamic
 Sampling, the paper's main baseline, at ~5x the rollouts) train the same base policy (one
-cached warm-up, the same seed) on countdown's `small` testbed, two at a time on the two cores; then a
-table paired with Uniform and a PNG of held-out accuracy against rollouts, where GPS's and
-DS's costs show.
+cached warm-up, the same seed) on countdown's `small` testbed, two at a time on the two
+cores; then a table paired with Uniform and a PNG of held-out accuracy against rollouts,
+where GPS's and DS's costs show.
 
   python -m experiments.quickstart [--root=workdirs] [--seed=0] [--selectors=uniform,gps,ds]
 
