@@ -37,13 +37,13 @@ test: $(VENV)/installed
 	touch $@
 
 test-tunix: .venv-tunix/installed
-	.venv-tunix/bin/python -m pytest -q tests/test_tunix_adapter.py
+	.venv-tunix/bin/python -m pytest -q tests/engines/test_tunix_adapter.py
 
 test-verl: .venv-verl/installed
-	.venv-verl/bin/python -m pytest -q -p no:warnings tests/test_verl_sampler.py
+	.venv-verl/bin/python -m pytest -q -p no:warnings tests/engines/test_verl_sampler.py
 
 bench: $(VENV)/installed
-	$(PY) -m experiments.benchmark
+	$(PY) -m experiments.benchmarks.testbed
 
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check --select F,E9 .

@@ -69,7 +69,7 @@ def main(argv):
     py_logging.getLogger("asyncio").setLevel(
         py_logging.CRITICAL
     )  # orbax's failed reads, reported below
-    from gps import report, trainer  # after flag parsing: keeps `--help` fast
+    from gps.testbed import summary as report, trainer  # after flag parsing: keeps `--help` fast
 
     ignore_closed_loop_errors()
 

@@ -10,11 +10,11 @@ noisy-demonstration base (the default) is kept: it leaves RL more room.
 
 Arguments: selector=<name> (default uniform), model=<name> and acquisition=<name> (replace
 the selector's parts, with their defaults), regime=revisit|cold (the pool sized for ~15 or
-~0.64 visits per prompt: gps/config.py REGIMES; default: 10,000 prompts), smoke (shrinks
+~0.64 visits per prompt: gps/testbed/config.py REGIMES; default: 10,000 prompts), smoke (shrinks
 everything).
 """
 
-from gps import config as config_lib
+from gps.testbed import config as config_lib
 
 _FAMILIES = tuple(f"arith-{k}x{d}" for k in (2, 3) for d in (1, 2))
 

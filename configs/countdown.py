@@ -10,11 +10,11 @@ half the CPU time, RL gain ≈ 7 points) on which the committed selector compari
 
 Arguments: selector=<name> (default uniform), model=<name> and acquisition=<name> (replace
 the selector's parts, with their defaults), regime=revisit|cold (the pool sized for ~15 or
-~0.64 visits per prompt at the config's steps: gps/config.py REGIMES; default: 10,000
+~0.64 visits per prompt at the config's steps: gps/testbed/config.py REGIMES; default: 10,000
 prompts), small (2 layers, 200 steps), smoke (shrinks everything).
 """
 
-from gps import config as config_lib
+from gps.testbed import config as config_lib
 
 
 def get_config(arg=None):

@@ -13,8 +13,8 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from gps import trainer
-from gps.evaluation import pass_rate_report
+from gps.testbed import trainer
+from gps.testbed.evaluation import pass_rate_report
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Config file (its cached base model is sampled).", lock_config=True
@@ -27,14 +27,14 @@ _SHOW = flags.DEFINE_integer("show", 4, "Prompts per family printed with their c
 SAMPLES_STREAM = 1  # folded into the config's eval key: not the stream evaluations use
 
 
-def policy():
-    """(setup, params) of --workdir's latest checkpoint, or of --config's base model."""
-    if (_WORKDIR.value is None) == (_CONFIG.value is None):
+def policy(config, workdir: str | None):
+    """(setup, params) of `workdir`'s latest checkpoint, or of `config`'s base model."""
+    if (workdir is None) == (config is None):
         raise app.UsageError("give exactly one of --config and --workdir")
-    if _WORKDIR.value is not None:
-        run = trainer.load_run(_WORKDIR.value, log=lambda *a: None)
+    if workdir is not None:
+        run = trainer.load_run(workdir, log=lambda *a: None)
         return run.setup, run.params
-    setup = trainer.build(_CONFIG.value)
+    setup = trainer.build(config)
     params, _ = trainer.base_model(setup)
     return setup, params
 
@@ -72,7 +72,7 @@ def samples_report(setup, params, size: int, k: int, show: int) -> str:
 
 def main(argv):
     del argv
-    setup, params = policy()
+    setup, params = policy(_CONFIG.value, _WORKDIR.value)
     print(samples_report(setup, params, _SIZE.value, _K.value, _SHOW.value))
 
 

@@ -1,4 +1,4 @@
-"""GRPO with tunix's learner while a project selector chooses every batch (gps.adapters).
+"""GRPO with tunix's learner while a project selector chooses every batch (gps.engines).
 
 Real weights, a Hugging Face checkpoint directory (safetensors + tokenizer) of Qwen3 or Llama3:
 
@@ -28,6 +28,7 @@ if "--tiny" in sys.argv and "xla_force_host_platform_device_count" not in os.env
     ).strip()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+import dataclasses
 import json
 import re
 
@@ -40,7 +41,9 @@ _MODEL_CONFIG = flags.DEFINE_string(
     "model_config", "qwen3_0p6b", "ModelConfig classmethod of the family, e.g. llama3p2_1b."
 )
 _TINY = flags.DEFINE_bool("tiny", False, "Random tiny toy model on fake CPU devices (CI).")
-_TASK = flags.DEFINE_enum("task", "countdown", ["countdown", "arithmetic"], "gps.tasks task.")
+_TASK = flags.DEFINE_enum(
+    "task", "countdown", ["countdown", "arithmetic"], "gps.testbed.tasks task."
+)
 _POOL = flags.DEFINE_integer("pool", 2048, "Prompts in the pool.")
 _SELECTOR = flags.DEFINE_string("selector", "gps", "gps, mopps, uniform, ...")
 _SMALL_GPS = flags.DEFINE_bool("small_gps", False, "A small GPS predictor (tests).")
@@ -60,29 +63,57 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, selector and summa
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.S)
 
 
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The command's flags, read once in main."""
+
+    model_path: str | None
+    family: str
+    model_config: str
+    tiny: bool
+    task: str
+    pool: int
+    selector: str
+    small_gps: bool
+    selector_device: str
+    steps: int
+    batch: int
+    generations: int
+    max_tokens: int
+    max_prompt_length: int
+    learning_rate: float
+    beta: float
+    save_every: int
+    mesh: tuple[str, ...]  # empty: every device on fsdp
+    seed: int
+    workdir: str
+
+
 def _fail(message: str):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
-def _mesh(jax):
+def _mesh(jax, sizes: tuple[str, ...]):
+    """The (fsdp, tp) device mesh of --mesh `sizes` (none: every device on fsdp)."""
     n = jax.device_count()
-    fsdp, tp = (int(x) for x in _MESH.value) if _MESH.value else (n, 1)
+    fsdp, tp = (int(x) for x in sizes) if sizes else (n, 1)
     if fsdp * tp != n:
         _fail(f"--mesh={fsdp},{tp} does not cover the {n} devices")
     auto = (jax.sharding.AxisType.Auto,) * 2  # tunix's models shard by annotations
     return jax.make_mesh((fsdp, tp), ("fsdp", "tp"), axis_types=auto)
 
 
-def _tiny_setup(nnx):
-    """tunix's test ToyTransformer (random, 1 layer) and MockVocab; a word-echo task."""
+def _tiny_setup(nnx, seed: int, pool: int):
+    """tunix's test ToyTransformer (random, 1 layer) and MockVocab; a word-echo task of up to
+    `pool` prompts."""
     from tunix.tests import test_common as tc
 
     vocab = tc.MockVocab()
     words = [w for w, i in vocab.DEFAULT_MAPPING.items() if i > 2]
-    rng = np.random.default_rng(_SEED.value)
+    rng = np.random.default_rng(seed)
     pairs = [(a, b) for a in words for b in words if a != b]
-    chosen = rng.choice(len(pairs), size=min(_POOL.value, len(pairs)), replace=False)
+    chosen = rng.choice(len(pairs), size=min(pool, len(pairs)), replace=False)
     prompts = [f"{pairs[i][0]} {pairs[i][1]}" for i in chosen]
     answers = [pairs[i][1] for i in chosen]
 
@@ -93,32 +124,32 @@ def _tiny_setup(nnx):
     def verify(index: int, completion: str) -> float:
         return float(answers[index] in completion.split())
 
-    return model(_SEED.value), model(_SEED.value), vocab, prompts, prompts, verify
+    return model(seed), model(seed), vocab, prompts, prompts, verify
 
 
-def _real_setup(mesh):
-    """A Qwen3/Llama3 checkpoint from tunix.models and a gps.tasks task with its verifier."""
-    path = _MODEL_PATH.value
+def _real_setup(mesh, options: Options):
+    """A Qwen3/Llama3 checkpoint from tunix.models and a gps.testbed.tasks task with its verifier."""
+    path = options.model_path
     try:
         import transformers
     except ImportError:
         _fail("real checkpoints need the HF tokenizer: pip install transformers")
-    if _FAMILY.value == "qwen3":
+    if options.family == "qwen3":
         from tunix.models.qwen3 import model as family, params
     else:
         from tunix.models.llama3 import model as family, params
-    make_config = getattr(family.ModelConfig, _MODEL_CONFIG.value, None)
+    make_config = getattr(family.ModelConfig, options.model_config, None)
     if make_config is None:
-        _fail(f"--model_config={_MODEL_CONFIG.value} is not a {_FAMILY.value} ModelConfig")
+        _fail(f"--model_config={options.model_config} is not a {options.family} ModelConfig")
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
 
     def model():
         return params.create_model_from_safe_tensors(path, make_config(), mesh)
 
-    from gps.tasks import get_task
+    from gps.testbed.tasks import get_task
 
-    task = get_task(_TASK.value)
-    problems = task.make_split(_SEED.value, "train", _POOL.value)
+    task = get_task(options.task)
+    problems = task.make_split(options.seed, "train", options.pool)
     instruction = " Reply with the expression only, inside <answer></answer>."
     prompts = [
         tokenizer.apply_chat_template(
@@ -136,8 +167,7 @@ def _real_setup(mesh):
     return model(), model(), tokenizer, prompts, [p.text for p in problems], verify
 
 
-def _check_model_path():
-    path = _MODEL_PATH.value
+def _check_model_path(path: str | None):
     if not path:
         _fail("give --model_path (a checkpoint directory) or --tiny")
     if not os.path.isdir(path) or not any(f.endswith(".safetensors") for f in os.listdir(path)):
@@ -146,8 +176,30 @@ def _check_model_path():
 
 def main(argv):
     del argv
-    if not _TINY.value:
-        _check_model_path()  # before the slow imports
+    options = Options(
+        model_path=_MODEL_PATH.value,
+        family=_FAMILY.value,
+        model_config=_MODEL_CONFIG.value,
+        tiny=_TINY.value,
+        task=_TASK.value,
+        pool=_POOL.value,
+        selector=_SELECTOR.value,
+        small_gps=_SMALL_GPS.value,
+        selector_device=_SELECTOR_DEVICE.value,
+        steps=_STEPS.value,
+        batch=_BATCH.value,
+        generations=_GENERATIONS.value,
+        max_tokens=_MAX_TOKENS.value,
+        max_prompt_length=_MAX_PROMPT.value,
+        learning_rate=_LR.value,
+        beta=_BETA.value,
+        save_every=_SAVE_EVERY.value,
+        mesh=tuple(_MESH.value or ()),
+        seed=_SEED.value,
+        workdir=_WORKDIR.value,
+    )
+    if not options.tiny:
+        _check_model_path(options.model_path)  # before the slow imports
     import jax
     import optax
     import orbax.checkpoint as ocp
@@ -156,25 +208,26 @@ def main(argv):
     from tunix.rl.grpo import grpo_learner
     from tunix.rl.rollout import base_rollout
 
-    from gps.adapters.tunix_grpo import PROMPT_ID, SelectorFeed
+    from gps.engines.tunix import PROMPT_ID, SelectorFeed
     from gps.selectors import PromptSelector, selector_config
 
-    mesh = _mesh(jax)
-    if _TINY.value:
-        actor, reference, tokenizer, prompts, texts, verify = _tiny_setup(nnx)
+    mesh = _mesh(jax, options.mesh)
+    if options.tiny:
+        setup = _tiny_setup(nnx, options.seed, options.pool)
     else:
-        actor, reference, tokenizer, prompts, texts, verify = _real_setup(mesh)
+        setup = _real_setup(mesh, options)
+    actor, reference, tokenizer, prompts, texts, verify = setup
 
-    config = selector_config(_SELECTOR.value)
-    if _SMALL_GPS.value:
+    config = selector_config(options.selector)
+    if options.small_gps:
         config.model.update(hidden=16, z_dim=4, encoder_layers=1, samples=2, replay=2)
     selector = PromptSelector(
         texts,
         config,
-        batch_size=_BATCH.value,
-        n_rollouts=_GENERATIONS.value,
-        seed=_SEED.value,
-        device=_SELECTOR_DEVICE.value,
+        batch_size=options.batch,
+        n_rollouts=options.generations,
+        seed=options.seed,
+        device=options.selector_device,
     )
     feed = SelectorFeed(selector, prompts)
 
@@ -187,27 +240,27 @@ def main(argv):
             scored.extend(zip(map(int, kwargs["gps_batch"]), map(int, ids), rewards))
         return rewards
 
-    workdir = os.path.abspath(_WORKDIR.value)
+    workdir = os.path.abspath(options.workdir)
     cluster_config = rl.ClusterConfig(
         role_to_mesh={role: mesh for role in (rl.Role.ACTOR, rl.Role.REFERENCE, rl.Role.ROLLOUT)},
         rollout_engine="vanilla",
         offload_to_cpu=False,
         training_config=rl.RLTrainingConfig(
-            actor_optimizer=optax.adamw(_LR.value),
+            actor_optimizer=optax.adamw(options.learning_rate),
             eval_every_n_steps=10**9,
-            max_steps=_STEPS.value,
+            max_steps=options.steps,
             checkpoint_root_directory=os.path.join(workdir, "checkpoints"),
             checkpointing_options=ocp.CheckpointManagerOptions(
-                save_interval_steps=_SAVE_EVERY.value, max_to_keep=2
+                save_interval_steps=options.save_every, max_to_keep=2
             ),
             pbar_description=None,
         ),
         rollout_config=base_rollout.RolloutConfig(
-            max_tokens_to_generate=_MAX_TOKENS.value,
-            max_prompt_length=_MAX_PROMPT.value,
-            kv_cache_size=_MAX_PROMPT.value + _MAX_TOKENS.value + 256,
-            temperature=1.0 if _TINY.value else 0.9,
-            seed=_SEED.value,  # an int: the sampler makes (and donates) its own key
+            max_tokens_to_generate=options.max_tokens,
+            max_prompt_length=options.max_prompt_length,
+            kv_cache_size=options.max_prompt_length + options.max_tokens + 256,
+            temperature=1.0 if options.tiny else 0.9,
+            seed=options.seed,  # an int: the sampler makes (and donates) its own key
         ),
     )
     cluster = rl.RLCluster(
@@ -215,7 +268,7 @@ def main(argv):
     )
     learner = grpo_learner.GRPOLearner(
         cluster,
-        grpo_learner.GRPOConfig(num_generations=_GENERATIONS.value, beta=_BETA.value),
+        grpo_learner.GRPOConfig(num_generations=options.generations, beta=options.beta),
         reward_fns=[verifier_reward],
         metric_fns=[feed.metric_fn],
     )

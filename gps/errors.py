@@ -11,3 +11,8 @@ class ConfigError(GPSError):
 
 class CheckpointError(GPSError):
     pass
+
+
+class OutcomeError(GPSError, ValueError):
+    """Outcomes a selector cannot learn from (NaN, negative, more successes than trials,
+    unknown prompts): rejected before any state changes."""

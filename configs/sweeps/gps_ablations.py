@@ -1,4 +1,4 @@
-"""GPS ablations (method.md §2.4) on countdown `small`, 3 seeds, paired with default GPS.
+"""GPS ablations (docs/method.md §2.4) on countdown `small`, 3 seeds, paired with default GPS.
 
 No diversity (λ_div = 0), no inter-step term, a deterministic latent, M ∈ {1, 16} (4 is the
 default), γ* ∈ {0.3, 0.7} (0.5 is the default), the predictor's training that ranked unseen prompts best for a fixed policy (replay 32, lr 1e-3, 4 SVI steps: results/selectors/predictor_tuning.md),
@@ -7,22 +7,22 @@ the target.
 Countdown runs on its `small` testbed (2 layers, 200 steps); drop `:small` for the default
 4-layer, 400-step testbed (about twice the CPU time).
 
-python -m experiments.sweep configs/sweeps/gps_ablations.py --root=workdirs/sweeps
+python -m experiments.sweeps configs/sweeps/gps_ablations.py --root=workdirs/sweeps
 python -m experiments.report workdirs/sweeps/gps_ablations --paired_with=gps
 
-With a regime (`gps_ablations.py:revisit`, issue 16): the same ablations and the set encoder
+With a regime (`gps_ablations.py:revisit`): the same ablations and the set encoder
 (`encoder=deepsets`) and MoPPS's decay λ ∈ {0.9, 1.0}, 5 seeds, in that regime. Default GPS,
 Uniform and MoPPS (λ = 0.5) are left out: they are the regime sweep's own runs (same
 configs), which the report takes beside this sweep's:
 
-python -m experiments.sweep configs/sweeps/gps_ablations.py:revisit --root=workdirs/sweeps
+python -m experiments.sweeps configs/sweeps/gps_ablations.py:revisit --root=workdirs/sweeps
 python -m experiments.report workdirs/sweeps/gps_ablations-revisit \
     workdirs/sweeps/revisit/countdown/selector=gps workdirs/sweeps/revisit/countdown/selector=uniform \
     workdirs/sweeps/revisit/countdown/selector=mopps --paired_with=gps
 """
 
 from experiments.sweeps import Sweep, chain, cross, product
-from gps.config import REGIMES
+from gps.testbed.config import REGIMES
 from gps.errors import ConfigError
 
 _ACQ, _GPS = "config.selector.acquisition", "config.selector.model"

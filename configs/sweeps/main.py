@@ -3,7 +3,7 @@
 Countdown runs on its `small` testbed (2 layers, 200 steps), as the committed results did;
 drop `:small` for the default 4-layer, 400-step testbed (about twice the CPU time).
 
-python -m experiments.sweep configs/sweeps/main.py --root=workdirs/sweeps
+python -m experiments.sweeps configs/sweeps/main.py --root=workdirs/sweeps
 python -m experiments.report workdirs/sweeps/main
 """
 

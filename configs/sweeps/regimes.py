@@ -1,14 +1,14 @@
-"""The main table in the papers' two regimes (issue 16): every registered selector on
+"""The main table in the papers' two regimes: every registered selector on
 countdown `small` and arithmetic, with the RL pool sized for ~15 visits per prompt (`revisit`,
 as MoPPS's Countdown scripts) or ~0.64 (`cold`, DeepScaleR-like; the earlier main table's
 10,000-prompt pool). The core rows get 5 seeds, every other selector 3.
 
-python -m experiments.sweep configs/sweeps/regimes.py:revisit --root=workdirs/sweeps --workers=2
+python -m experiments.sweeps configs/sweeps/regimes.py:revisit --root=workdirs/sweeps --workers=2
 python -m experiments.report workdirs/sweeps/revisit --paired_with=uniform
 """
 
 from experiments.sweeps import Sweep, product
-from gps.config import REGIMES
+from gps.testbed.config import REGIMES
 from gps.errors import ConfigError
 from gps.selectors import SELECTORS
 

@@ -11,7 +11,7 @@ from gps.selectors.acquisition import ACQUISITIONS, AcquisitionInputs
 from gps.selectors.base import SELECTORS, Pool, Selection, Selector, make_selector
 from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel
 from gps.selectors.presets import check_selector_config, method_label, selector_config
-from gps.selectors.prompt_selector import PromptSelector
+from gps.selectors.prompt_selector import PromptSelector, successes_from_rewards
 
 __all__ = [
     "ACQUISITIONS",
@@ -27,4 +27,5 @@ __all__ = [
     "make_selector",
     "method_label",
     "selector_config",
+    "successes_from_rewards",
 ]

@@ -1,10 +1,10 @@
 """Acquisition functions: which B of the candidates to roll out, given predicted difficulty.
 
 Each is a pure JAX function `fn(key, inputs, batch_size, cfg) -> [B] distinct candidate
-positions`, registered by name with the settings it reads (its config block) and jit-compiled
-by the selector. Adding one:
+positions`, registered by name with the settings it reads (`settings.Setting`s: its config
+block, their bounds and when each is read) and jit-compiled by the selector. Adding one:
 
-    @register_acquisition("optimistic", defaults={"bonus": 0.1})
+    @register_acquisition("optimistic", settings={"bonus": Setting(0.1, AtLeast(0))})
     def optimistic(key, inputs, batch_size, cfg):
         return jax.lax.top_k(needs_predictions(inputs, "optimistic") + cfg.bonus, batch_size)[1]
 
@@ -19,10 +19,18 @@ import jax
 import jax.numpy as jnp
 
 from gps.errors import ConfigError
-from gps.registry import Registry
-from gps.selectors import settings
-
-ACQUISITIONS = Registry("acquisition function")
+from gps.selectors.registry import Registry
+from gps.selectors.settings import (
+    Above,
+    AtLeast,
+    Band,
+    Between,
+    OneOf,
+    Setting,
+    check_values,
+    defaults_of,
+    holds,
+)
 
 
 class AcquisitionInputs(NamedTuple):
@@ -42,17 +50,30 @@ class Acquisition:
     """A registered acquisition: its function, its settings and what it needs from the selector."""
 
     select: Callable  # (key, inputs, batch_size, cfg) -> [B] candidate positions
-    defaults: dict  # its config block, `name` aside
-    check: Callable = lambda cfg: None  # raises ConfigError on a bad value
+    settings: dict  # key -> Setting: its config block, `name` aside
     window: Callable = lambda cfg: 0  # recent batches it reads (`inputs.history`)
     needs_embeddings: Callable = lambda cfg: False
+    defaults: dict = dataclasses.field(init=False)  # key -> default, from `settings`
+
+    def __post_init__(self):
+        owner = f"acquisition {self.select.__name__!r}"
+        object.__setattr__(self, "defaults", defaults_of(self.settings, owner))
+
+    def check(self, cfg) -> None:
+        """Raises ConfigError on a value out of its bound or one its mode leaves unread."""
+        check_values(cfg, "acquisition", self.settings)
 
 
-def register_acquisition(name: str, defaults: dict | None = None, **needs):
+ACQUISITIONS = Registry(
+    "acquisition function", Acquisition, hint="use @register_acquisition(name, settings=...)"
+)
+
+
+def register_acquisition(name: str, settings: dict | None = None, **needs):
     """Decorator registering `fn` as acquisition `name` with its settings (see `Acquisition`)."""
 
     def wrap(fn):
-        ACQUISITIONS.register(name)(Acquisition(fn, dict(defaults or {}), **needs))
+        ACQUISITIONS.register(name)(Acquisition(fn, dict(settings or {}), **needs))
         return fn
 
     return wrap
@@ -92,29 +113,23 @@ def intermediate_difficulty(predictions: jax.Array, target: float) -> jax.Array:
     return -jnp.square(predictions - target)
 
 
-def _check_target(cfg) -> None:
-    settings.check(cfg, "acquisition", "target", lambda v: 0 < v < 1, "in (0, 1)")
-
-
 @register_acquisition("uniform")
 def uniform(key, inputs, batch_size, cfg):
     """B candidates uniformly at random without replacement (method.md §2.1)."""
     return random_subset(key, inputs.candidates.shape[0], batch_size)
 
 
-@register_acquisition("topk", defaults={"target": 0.5}, check=_check_target)
+TARGET = Setting(0.5, Between(0, 1, closed="neither"))  # γ*
+
+
+@register_acquisition("topk", settings={"target": TARGET})
 def topk(key, inputs, batch_size, cfg):
     """The B candidates whose γ̂ is closest to γ* (MoPPS `topk`)."""
     u = intermediate_difficulty(needs_predictions(inputs, "topk"), cfg.target)
     return jax.lax.top_k(u + _tie_break(key, u.shape[0]), batch_size)[1]
 
 
-def _check_band(cfg) -> None:
-    ok = lambda band: len(band) == 2 and 0 <= band[0] < band[1] <= 1  # noqa: E731
-    settings.check(cfg, "acquisition", "band", ok, "(lo, hi) with 0 <= lo < hi <= 1")
-
-
-@register_acquisition("threshold", defaults={"band": (0.3, 0.7)}, check=_check_band)
+@register_acquisition("threshold", settings={"band": Setting((0.3, 0.7), Band())})
 def threshold(key, inputs, batch_size, cfg):
     """Uniformly among candidates with γ̂ in [lo, hi]; if fewer than B, those plus the
     candidates closest to the band (MoPPS `threshold`)."""
@@ -241,32 +256,31 @@ def max_sum_batch(unary, emb, pair_weight, batch_size: int, restarts: int, swaps
     return picks[jnp.argmax(values)]
 
 
-def _check_diverse(cfg) -> None:
-    _check_target(cfg)
-    settings.check(cfg, "acquisition", "diversity", lambda v: v >= 0, ">= 0")
-    settings.check(cfg, "acquisition", "window", lambda v: v >= 1, ">= 1")
-    settings.check(cfg, "acquisition", "shortlist", lambda v: v >= 0, ">= 0")
-    settings.check(cfg, "acquisition", "swaps", lambda v: v >= 0, ">= 0")
-    settings.check(cfg, "acquisition", "restarts", lambda v: v >= 1, ">= 1")
-    settings.check(cfg, "acquisition", "inter_step", INTER_STEP.__contains__, f"in {INTER_STEP}")
-    settings.check(cfg, "acquisition", "scale", SCALES.__contains__, f"in {SCALES}")
+# With λ_div = 0 `diverse` is the top B by u: the diversity terms and their search are unread.
+DIVERSIFYING = {"diversity": Above(0)}
 
 
 @register_acquisition(
     "diverse",
-    defaults={
-        "target": 0.5,  # γ*
-        "diversity": 0.5,  # λ_div; with `standardized` terms, spreads of distance per spread of u
-        "scale": "standardized",  # or "raw": the terms as they are (see diversity_weights)
-        "inter_step": "nearest",  # distance to the recent batches: nearest | centroid | none
-        "window": 4,  # recent batches the inter-step term looks at
-        "shortlist": 8,  # greedy over the shortlist·B best-u candidates; 0 = all of them
-        "restarts": 4,  # greedy runs, from the `restarts` best-u prompts; the best is kept
-        "swaps": 16,  # local-search swaps after each greedy run (0 = greedy only)
+    settings={
+        "target": TARGET,
+        # λ_div; with `standardized` terms, spreads of distance per spread of u
+        "diversity": Setting(0.5, AtLeast(0)),
+        # or "raw": the terms as they are (see diversity_weights)
+        "scale": Setting("standardized", OneOf(SCALES), DIVERSIFYING),
+        # distance to the recent batches: nearest | centroid | none
+        "inter_step": Setting("nearest", OneOf(INTER_STEP), DIVERSIFYING),
+        # recent batches the inter-step term looks at (and batch_overlap, at any λ_div)
+        "window": Setting(4, AtLeast(1)),
+        # greedy over the shortlist·B best-u candidates; 0 = all of them
+        "shortlist": Setting(8, AtLeast(0), DIVERSIFYING),
+        # greedy runs, from the `restarts` best-u prompts; the best is kept
+        "restarts": Setting(4, AtLeast(1), DIVERSIFYING),
+        # local-search swaps after each greedy run (0 = greedy only)
+        "swaps": Setting(16, AtLeast(0), DIVERSIFYING),
     },
-    check=_check_diverse,
     window=lambda cfg: cfg.window,
-    needs_embeddings=lambda cfg: cfg.diversity > 0,
+    needs_embeddings=lambda cfg: holds(cfg, DIVERSIFYING),
 )
 def diverse(key, inputs, batch_size, cfg):
     """GPS batch acquisition (Eq. 12-14): max U(B) = Σ u(γ̂) + λ_div·D(B), D = intra-batch

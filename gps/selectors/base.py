@@ -1,12 +1,19 @@
-"""The selector interface (method.md §2) and its registry.
+"""The selector interface (docs/method.md §2) and its registry.
 
 A selector is code over explicit state: `init` makes the state (a pytree of arrays,
 checkpointed with the run), `select` returns B distinct pool indices (and, when it has a
 difficulty model, the success rate it predicted for each, before any rollout; when it
 allocates, each prompt's rollout budget, adding up to `rollout_budget`), `update` folds in
-the observed (indices, successes, trials). Selectors that must look at the
-policy (Dynamic Sampling) call `rollout_fn`; the rollouts they return are used for the
-update, and every rollout they generate is counted in the run's cost.
+the observed (indices, successes, trials). Selectors that must look at the policy (Dynamic
+Sampling and its family) call `rollout_fn` while selecting and hand back a `Screening`: the
+batch's training rollouts and every screened prompt's outcome. The caller counts every
+rollout `rollout_fn` generates in the run's cost.
+
+`rollout_fn(indices, key, counts)` returns a batch of rollouts with, per prompt, `successes`
+and `counts`, and two operations the screening selectors combine batches with:
+`batch.take(parts, positions)` (the given prompts of the concatenated `parts`, in order) and
+`batch.join(more)` (per prompt, its rollouts then `more`'s). The testbed's
+`gps.testbed.rollout.Rollouts` is one; the selectors never import it.
 """
 
 import abc
@@ -18,14 +25,24 @@ from typing import Any, Callable
 import numpy as np
 
 from gps.errors import ConfigError
-from gps.registry import Registry
+from gps.selectors.registry import Registry
 from gps.selectors import settings
 
 State = Any  # a pytree of arrays
-# (pool indices, key[, rollouts per prompt: n by default]) -> gps.rollout.Rollouts
+# (pool indices, key, rollouts per prompt) -> a batch of rollouts (see the module docstring)
 RolloutFn = Callable[..., Any]
 
 SELECTORS = Registry("selector")
+
+
+@dataclasses.dataclass(frozen=True)
+class Screening:
+    """What a selector that rolled prompts out while selecting hands back."""
+
+    rollouts: Any  # the chosen prompts' training rollouts, in the order of `indices`
+    # (indices, successes, trials) of every prompt rolled out while selecting, which the
+    # selector's update reads instead of the batch's (a screening selector's history)
+    observed: tuple
 
 
 @dataclasses.dataclass
@@ -33,14 +50,22 @@ class Selection:
     indices: np.ndarray  # [B] distinct pool indices
     predictions: np.ndarray | None = None  # [B] predicted success rates; None without a model
     budgets: np.ndarray | None = None  # [B] rollouts per chosen prompt; None: the run's default
-    rollouts: Any = None  # Rollouts of `indices` when the selector already generated them
-    extra_rollouts: int = 0  # rollouts generated while selecting and not trained on
-    # (indices, successes, trials) of every prompt rolled out while selecting, which the
-    # selector's update reads instead of the batch's (a rollout-driven selector's history)
-    observed: tuple | None = None
-    rollout_s: float = 0.0  # seconds spent inside rollout_fn while selecting (DS's rounds)
     info: dict = dataclasses.field(default_factory=dict)  # per-step numbers for metrics.jsonl
     note: str | None = None  # a message for the run's log (e.g. a fallback was taken)
+    screening: Screening | None = None  # set by selectors that roll out while selecting
+
+    def training_rollouts(self, rollout_fn: RolloutFn, key, budgets: np.ndarray):
+        """The batch to train on: the screened rollouts, or `budgets` fresh ones of `indices`."""
+        if self.screening is not None:
+            return self.screening.rollouts
+        return rollout_fn(self.indices, key, budgets)
+
+    def outcomes(self, rollouts) -> tuple:
+        """(indices, successes, trials) for the selector's update: every screened prompt's,
+        else the training batch's."""
+        if self.screening is not None:
+            return self.screening.observed
+        return self.indices, rollouts.successes, rollouts.counts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +96,13 @@ class Selector(abc.ABC):
     needs_rollouts = False  # whether `select` calls rollout_fn (only the project's trainer has one)
 
     def __init__(
-        self, config, pool: Pool, *, batch_size: int, n_rollouts: int, rollout_budget: int = 0
+        self,
+        config,
+        pool: Pool,
+        *,
+        batch_size: int,
+        n_rollouts: int,
+        rollout_budget: int | None = None,
     ):
         self.check_config(config)
         if batch_size > pool.size:
@@ -82,8 +113,8 @@ class Selector(abc.ABC):
         self.pool = pool
         self.batch_size = batch_size
         self.n_rollouts = n_rollouts
-        # Rollouts per step that `budgets` must add up to (0: batch_size × n_rollouts).
-        self.rollout_budget = rollout_budget or batch_size * n_rollouts
+        # Rollouts per step that `budgets` must add up to (None: batch_size × n_rollouts).
+        self.rollout_budget = batch_size * n_rollouts if rollout_budget is None else rollout_budget
 
     @classmethod
     def check_config(cls, config) -> None:

@@ -1,5 +1,5 @@
 """Budget rules: how many rollouts each chosen prompt gets, adding up to the step's budget
-(method.md §2.5). Host-side numpy on B prompts; the inputs are success-rate estimates.
+(docs/method.md §2.5). Host-side numpy on B prompts; the inputs are success-rate estimates.
 """
 
 import numpy as np

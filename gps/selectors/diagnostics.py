@@ -1,4 +1,4 @@
-"""Predictor diagnostics (method.md §4): how well predicted success rates rank the observed."""
+"""Predictor diagnostics (docs/method.md §4): how well predicted success rates rank outcomes."""
 
 import numpy as np
 from scipy import stats

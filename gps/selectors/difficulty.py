@@ -11,7 +11,7 @@ block) and checks their values (`check`). GPS's generative predictor is in `gps_
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from gps.registry import Registry
+from gps.selectors.registry import Registry
 from gps.selectors import settings
 
 DIFFICULTY_MODELS = Registry("difficulty model")

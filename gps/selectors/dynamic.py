@@ -9,15 +9,13 @@ prompts that were not informative (logged as `ds_fallback`), so a too-hard pool 
 down but never stops the run. Every rollout generated counts towards the run's cost.
 """
 
-import time
-
 import jax
 import numpy as np
 
 from gps.errors import ConfigError
 from gps.selectors.acquisition import random_subset
 from gps.selectors import settings
-from gps.selectors.base import SELECTORS, Selection, Selector
+from gps.selectors.base import SELECTORS, Screening, Selection, Selector
 
 
 @SELECTORS.register("ds")
@@ -69,15 +67,12 @@ class DynamicSampling(Selector):
         b, n = self.batch_size, self.screen_rollouts()
         limit = self.draw_limit()
         order = np.asarray(random_subset(jax.random.fold_in(key, 0), self.pool.size, limit))
-        drawn, parts, kept, rounds, rollout_s, position = [], [], [], 0, 0.0, 0
+        drawn, parts, kept, rounds, position = [], [], [], 0, 0
 
         def roll_out(indices, stream):
-            nonlocal rollout_s
-            start_s = time.time()
             rollouts = rollout_fn(
                 indices, jax.random.fold_in(key, stream), np.full(len(indices), n)
             )
-            rollout_s += time.time() - start_s
             kept.extend(len(drawn) + i for i in np.flatnonzero(self.keeps(rollouts.successes, n)))
             drawn.extend(indices.tolist())
             parts.append(rollouts)
@@ -100,20 +95,13 @@ class DynamicSampling(Selector):
         if fallback:  # fill with drawn prompts that were all-correct or all-wrong
             kept += [i for i in range(len(drawn)) if i not in informative][: b - len(kept)]
         kept = np.asarray(kept[:b])
-        from gps.rollout import take_prompts  # the policy stack: loaded only where DS runs
-
         indices = np.asarray(drawn)[kept]
-        start_s = time.time()
-        batch = self.complete(take_prompts(parts, kept), indices, key, rollout_fn)
-        rollout_s += time.time() - start_s
+        batch = self.complete(parts[0].take(parts, kept), indices, key, rollout_fn)
         generated = len(drawn) * n + len(batch.rewards) - b * n  # + any continuation
         successes = np.concatenate([p.successes for p in parts])
         return Selection(
             indices,
-            rollouts=batch,
-            extra_rollouts=generated - len(batch.rewards),
-            rollout_s=rollout_s,
-            observed=(np.asarray(drawn), successes, np.full(len(drawn), n)),
+            screening=Screening(batch, (np.asarray(drawn), successes, np.full(len(drawn), n))),
             info={
                 "ds_rounds": rounds,
                 "ds_fallback": fallback,
@@ -243,9 +231,7 @@ class SpeedRL(DynamicSampling):
         return self.n_init
 
     def complete(self, rollouts, indices, key, rollout_fn):
-        from gps.rollout import join_groups
-
         more = rollout_fn(
             indices, jax.random.fold_in(key, 20_000), np.full(len(indices), self.n_cont)
         )
-        return join_groups(rollouts, more)
+        return rollouts.join(more)

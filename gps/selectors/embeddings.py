@@ -15,15 +15,23 @@ import os
 
 import numpy as np
 
-from gps.selectors import settings
+from gps.selectors.settings import Between, OneOf, Setting, check_keys, check_values, defaults_of
 
 EMBEDDERS = ("wordllama",)
+DIMS = Between(1, 256)  # WordLlama's Matryoshka dimensions
+# The `selector.embedding` block of every predictive selector (whether a part reads it or not).
+SETTINGS = {
+    "name": Setting("wordllama", OneOf(EMBEDDERS)),
+    "dim": Setting(256, DIMS),
+    "cache_dir": Setting("", location=True),  # "": the user's cache (resolve_cache_dir)
+}
+DEFAULTS = defaults_of(SETTINGS, "the prompt embedder")
 
 
 def check_config(cfg) -> None:
-    """The `selector.embedding` block: a known embedder and a dimension it has."""
-    settings.check(cfg, "embedding", "name", EMBEDDERS.__contains__, f"in {EMBEDDERS}")
-    settings.check(cfg, "embedding", "dim", lambda v: 1 <= v <= 256, "in 1..256 (WordLlama)")
+    """The `selector.embedding` block: its keys, a known embedder and a dimension it has."""
+    check_keys(cfg, "embedding", "the prompt embedder", DEFAULTS)
+    check_values(cfg, "embedding", SETTINGS)
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,8 +48,8 @@ def _wordllama(dim: int):
 
 def embed(texts, dim: int = 256) -> np.ndarray:
     """[N, dim] float32 WordLlama embeddings (unit norm) of `texts`."""
-    if not 1 <= dim <= 256:
-        raise ValueError(f"embedding dim must be in 1..256 (WordLlama), got {dim}")
+    if not DIMS.holds(dim):
+        raise ValueError(f"embedding dim must be {DIMS} (WordLlama), got {dim}")
     return np.asarray(_wordllama(dim).embed(list(texts), norm=True), np.float32)
 
 

@@ -32,7 +32,7 @@ from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel, push_ro
 LATENTS = ("bayesian", "deterministic", "none")
 # Most prompts of one batch a set encoder reads, drawn at random among the observed ones:
 # self-attention costs O(B²), and B = 256 would make the update 8x dearer than B = 64
-# (experiments/selector_benchmark.py). Batches up to this size are read whole.
+# (experiments/benchmarks/selectors.py). Batches up to this size are read whole.
 ENCODER_SET = 64
 ENCODERS = ("transformer", "deepsets")
 

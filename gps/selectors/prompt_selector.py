@@ -9,8 +9,10 @@ The state is explicit and held here; each call folds its own step into the seed'
 a run that saves and loads gives the same batches as one that does not. An update may hold
 fewer prompts than were selected (an engine filtered some), more (split into batches of B)
 or repeats (summed per prompt): it is padded with no-trial entries, which every difficulty
-model, the history and the diversity window leave out. The selector runs on `device`
-(CPU by default), so it takes no accelerator memory from the trainer beside it.
+model, the history and the diversity window leave out. Outcomes a selector cannot learn
+from (NaN, negative, more successes than trials, unknown indices, mismatched lengths) raise
+`gps.errors.OutcomeError` and change nothing. The selector runs on `device` (CPU by
+default), so it takes no accelerator memory from the trainer beside it.
 """
 
 import contextlib
@@ -24,8 +26,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from gps import checkpoint
-from gps.errors import ConfigError
+from gps.records import checkpoint
+from gps.errors import ConfigError, OutcomeError
 from gps.selectors.base import Pool, make_selector
 from gps.selectors.presets import check_selector_config, selector_config
 
@@ -48,15 +50,23 @@ class PromptSelector:
         n_rollouts: int,
         seed: int = 0,
         embeddings: np.ndarray | None = None,
+        groups: Sequence[str] | None = None,
         device: str | None = "cpu",
     ):
         if texts is None and embeddings is None:
             raise ConfigError("give the pool's prompt texts or their embeddings")
+        for name, value in (("batch_size", batch_size), ("n_rollouts", n_rollouts)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if embeddings is not None and np.ndim(embeddings) != 2:
+            raise ConfigError(f"embeddings must be [pool, dim], got shape {np.shape(embeddings)}")
         if isinstance(config, str):
             config = selector_config(config)
         self.config = ml_collections.ConfigDict(dict(config))
         check_selector_config(self.config)
-        self.pool = Pool(tuple(texts or ()), embeddings)
+        self.pool = Pool(tuple(texts or ()), embeddings, None if groups is None else tuple(groups))
+        if self.pool.size == 0:
+            raise ConfigError("the prompt pool is empty")
         self.batch_size, self.n_rollouts, self.seed = batch_size, n_rollouts, seed
         self.device = device
         with self._on_device():
@@ -190,9 +200,11 @@ class PromptSelector:
         texts: Sequence[str] | None = None,
         *,
         embeddings: np.ndarray | None = None,
+        groups: Sequence[str] | None = None,
         device: str | None = "cpu",
     ) -> "PromptSelector":
-        """The selector saved under `path`, over the same pool (texts or embeddings)."""
+        """The selector saved under `path`, over the same pool (texts or embeddings; groups
+        for selectors over task families)."""
         meta_path = os.path.join(path, _META)
         if not os.path.exists(meta_path):
             raise checkpoint.CheckpointError(f"no saved selector at {path} (no {_META})")
@@ -205,6 +217,7 @@ class PromptSelector:
             n_rollouts=meta["n_rollouts"],
             seed=meta["seed"],
             embeddings=embeddings,
+            groups=groups,
             device=device,
         )
         selector._check_pool(meta["pool"], path)
@@ -216,23 +229,47 @@ class PromptSelector:
         return selector
 
 
+def successes_from_rewards(rewards, threshold: float) -> np.ndarray:
+    """1.0 for each rollout whose reward exceeds `threshold`, else 0.0 (an engine's rewards to
+    a selector's outcomes); a non-finite reward is an OutcomeError, not a silent failure."""
+    rewards = np.asarray(rewards, np.float64).reshape(-1)
+    if not np.all(np.isfinite(rewards)):
+        raise OutcomeError(f"{np.sum(~np.isfinite(rewards))} rollout rewards are not finite")
+    return (rewards > threshold) * 1.0
+
+
+def _numbers(values, name: str) -> np.ndarray:
+    """A flat float array of finite numbers (strings, None and NaN are rejected)."""
+    try:
+        array = np.asarray(values, np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise OutcomeError(f"{name} must be numbers") from None
+    if not np.all(np.isfinite(array)):
+        raise OutcomeError(f"{name} must be finite, got {array[~np.isfinite(array)][0]}")
+    return array
+
+
 def _aggregate(indices, successes, trials, pool_size: int):
     """Per distinct prompt: summed successes and trials (engines report rollouts, in any
-    order, and may repeat a prompt); out-of-range indices are an error."""
-    indices = np.asarray(indices, np.int64).reshape(-1)
-    successes = np.asarray(successes, np.float64).reshape(-1)
-    trials = np.asarray(trials, np.float64).reshape(-1)
-    if not len(indices) == len(successes) == len(trials):
-        raise ValueError(
+    order, and may repeat a prompt); anything a selector cannot learn from is an error."""
+    raw = _numbers(indices, "pool indices")
+    successes, trials = _numbers(successes, "successes"), _numbers(trials, "trials")
+    if not len(raw) == len(successes) == len(trials):
+        raise OutcomeError(
             f"indices, successes and trials differ in length: "
-            f"{len(indices)}, {len(successes)}, {len(trials)}"
+            f"{len(raw)}, {len(successes)}, {len(trials)}"
         )
+    if np.any(raw != np.round(raw)):
+        raise OutcomeError("pool indices must be integers")
+    indices = raw.astype(np.int64)
     if len(indices) and (indices.min() < 0 or indices.max() >= pool_size):
-        raise ValueError(
+        raise OutcomeError(
             f"pool indices must be in [0, {pool_size}), got {indices.min()}..{indices.max()}"
         )
+    if np.any(trials < 0):
+        raise OutcomeError("trials must be >= 0")
     if np.any(successes < 0) or np.any(successes > trials):
-        raise ValueError("successes must be in [0, trials]")
+        raise OutcomeError("successes must be in [0, trials]")
     unique, inverse = np.unique(indices, return_inverse=True)  # in pool order: the state
     return (  # does not depend on the order an engine reports its rollouts in
         unique,
