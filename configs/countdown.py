@@ -5,8 +5,9 @@
 
 The default policy has 4 layers and RL runs 400 steps: the smallest budget tried on which
 Uniform selection lifts held-out CD34 mean@8 by 10 points over the base, averaged over 3
-seeds (+9.7 to +10.8; results/testbed/README.md, tuneN). `small` is the earlier 2-layer, 200-step testbed (about
-half the CPU time, RL gain ≈ 7 points) on which the committed selector comparisons were run.
+seeds (+9.7 to +10.8; results/testbed/README.md, tuneN). `small` is the earlier 2-layer, 200-step
+testbed (about half the CPU time, RL gain ≈ 7 points) on which the committed selector
+comparisons were run.
 
 Arguments: selector=<name> (default uniform), model=<name> and acquisition=<name> (replace
 the selector's parts, with their defaults), regime=revisit|cold (the pool sized for ~15 or

@@ -35,6 +35,8 @@ import re
 import numpy as np
 from absl import app, flags
 
+from gps.records import run_folder
+
 _MODEL_PATH = flags.DEFINE_string("model_path", None, "HF checkpoint dir (safetensors, tokenizer).")
 _FAMILY = flags.DEFINE_enum("family", "qwen3", ["qwen3", "llama3"], "Model family in tunix.models.")
 _MODEL_CONFIG = flags.DEFINE_string(
@@ -57,6 +59,11 @@ _LR = flags.DEFINE_float("learning_rate", 1e-6, "AdamW learning rate.")
 _BETA = flags.DEFINE_float("beta", 0.04, "KL coefficient.")
 _SAVE_EVERY = flags.DEFINE_integer("save_every", 20, "Checkpoint interval (steps).")
 _MESH = flags.DEFINE_list("mesh", None, "fsdp,tp sizes (default: all devices on fsdp).")
+flags.register_validator(
+    "mesh",
+    lambda v: v is None or (len(v) == 2 and all(x.isdigit() and int(x) > 0 for x in v)),
+    "must be two positive integers: fsdp,tp",
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the pool, the selector and the model.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, selector and summary.", required=True)
 
@@ -128,7 +135,8 @@ def _tiny_setup(nnx, seed: int, pool: int):
 
 
 def _real_setup(mesh, options: Options):
-    """A Qwen3/Llama3 checkpoint from tunix.models and a gps.testbed.tasks task with its verifier."""
+    """A Qwen3/Llama3 checkpoint from tunix.models and a gps.testbed.tasks task with its
+    verifier."""
     path = options.model_path
     try:
         import transformers
@@ -174,9 +182,9 @@ def _check_model_path(path: str | None):
         _fail(f"--model_path={path} is not a directory with *.safetensors files")
 
 
-def main(argv):
-    del argv
-    options = Options(
+def _flags() -> Options:
+    """Every flag, read once."""
+    return Options(
         model_path=_MODEL_PATH.value,
         family=_FAMILY.value,
         model_config=_MODEL_CONFIG.value,
@@ -198,15 +206,74 @@ def main(argv):
         seed=_SEED.value,
         workdir=_WORKDIR.value,
     )
+
+
+def _cluster_config(mesh, workdir: str, options: Options):
+    """tunix's cluster: every role on the one mesh, the vanilla rollout, the GRPO schedule."""
+    import optax
+    import orbax.checkpoint as ocp
+    from tunix.rl import rl_cluster as rl
+    from tunix.rl.rollout import base_rollout
+
+    return rl.ClusterConfig(
+        role_to_mesh={role: mesh for role in (rl.Role.ACTOR, rl.Role.REFERENCE, rl.Role.ROLLOUT)},
+        rollout_engine="vanilla",
+        offload_to_cpu=False,
+        training_config=rl.RLTrainingConfig(
+            actor_optimizer=optax.adamw(options.learning_rate),
+            eval_every_n_steps=10**9,
+            max_steps=options.steps,
+            checkpoint_root_directory=os.path.join(workdir, "checkpoints"),
+            checkpointing_options=ocp.CheckpointManagerOptions(
+                save_interval_steps=options.save_every, max_to_keep=2
+            ),
+            pbar_description=None,
+        ),
+        rollout_config=base_rollout.RolloutConfig(
+            max_tokens_to_generate=options.max_tokens,
+            max_prompt_length=options.max_prompt_length,
+            kv_cache_size=options.max_prompt_length + options.max_tokens + 256,
+            temperature=1.0 if options.tiny else 0.9,
+            seed=options.seed,  # an int: the sampler makes (and donates) its own key
+        ),
+    )
+
+
+def _report(feed, train_steps: int, resumed_at: int, scored: list, workdir: str) -> None:
+    """Writes the run's summary.json (the selector's bookkeeping) and prints its one line."""
+    state = feed.selector.state  # GPS's history: state["model"]["replay"]
+    replay = state["model"].get("replay") if isinstance(state, dict) and "model" in state else None
+    if replay is not None:
+        replay = {k: np.asarray(v).tolist() for k, v in replay.items()}
+    summary = {
+        "resumed_at": resumed_at,
+        "train_steps": train_steps,
+        "selections": feed.selector.selections,
+        "updates": feed.selector.updates,
+        "early_selections": feed.early_selections,
+        "history": feed.history,
+        "scored": scored,
+        "pending": {str(b): v for b, v in feed.pending.items()},
+        "replay": replay,
+        "selector_saves": sorted(os.listdir(feed.save_dir)) if feed.save_dir else [],
+    }
+    os.makedirs(workdir, exist_ok=True)
+    with open(run_folder.path(workdir, run_folder.SUMMARY), "w") as f:
+        json.dump(summary, f)
+    line = {k: summary[k] for k in ("resumed_at", "train_steps", "selections", "updates")}
+    line["success_rate"] = float(np.mean([r > 0 for _, _, r in scored])) if scored else None
+    print(json.dumps(line | {"rollouts": len(scored)}))
+
+
+def main(argv):
+    del argv
+    options = _flags()
     if not options.tiny:
         _check_model_path(options.model_path)  # before the slow imports
     import jax
-    import optax
-    import orbax.checkpoint as ocp
     from flax import nnx
     from tunix.rl import rl_cluster as rl
     from tunix.rl.grpo import grpo_learner
-    from tunix.rl.rollout import base_rollout
 
     from gps.engines.tunix import PROMPT_ID, SelectorFeed
     from gps.selectors import PromptSelector, selector_config
@@ -241,28 +308,7 @@ def main(argv):
         return rewards
 
     workdir = os.path.abspath(options.workdir)
-    cluster_config = rl.ClusterConfig(
-        role_to_mesh={role: mesh for role in (rl.Role.ACTOR, rl.Role.REFERENCE, rl.Role.ROLLOUT)},
-        rollout_engine="vanilla",
-        offload_to_cpu=False,
-        training_config=rl.RLTrainingConfig(
-            actor_optimizer=optax.adamw(options.learning_rate),
-            eval_every_n_steps=10**9,
-            max_steps=options.steps,
-            checkpoint_root_directory=os.path.join(workdir, "checkpoints"),
-            checkpointing_options=ocp.CheckpointManagerOptions(
-                save_interval_steps=options.save_every, max_to_keep=2
-            ),
-            pbar_description=None,
-        ),
-        rollout_config=base_rollout.RolloutConfig(
-            max_tokens_to_generate=options.max_tokens,
-            max_prompt_length=options.max_prompt_length,
-            kv_cache_size=options.max_prompt_length + options.max_tokens + 256,
-            temperature=1.0 if options.tiny else 0.9,
-            seed=options.seed,  # an int: the sampler makes (and donates) its own key
-        ),
-    )
+    cluster_config = _cluster_config(mesh, workdir, options)
     cluster = rl.RLCluster(
         actor=actor, reference=reference, tokenizer=tokenizer, cluster_config=cluster_config
     )
@@ -276,28 +322,7 @@ def main(argv):
     resumed_at = cluster.actor_trainer.train_steps
     learner.train(feed)
 
-    state = feed.selector.state  # GPS's history: state["model"]["replay"]
-    replay = state["model"].get("replay") if isinstance(state, dict) and "model" in state else None
-    if replay is not None:
-        replay = {k: np.asarray(v).tolist() for k, v in replay.items()}
-    summary = {
-        "resumed_at": resumed_at,
-        "train_steps": cluster.actor_trainer.train_steps,
-        "selections": feed.selector.selections,
-        "updates": feed.selector.updates,
-        "early_selections": feed.early_selections,
-        "history": feed.history,
-        "scored": scored,
-        "pending": {str(b): v for b, v in feed.pending.items()},
-        "replay": replay,
-        "selector_saves": sorted(os.listdir(feed.save_dir)) if feed.save_dir else [],
-    }
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-        json.dump(summary, f)
-    line = {k: summary[k] for k in ("resumed_at", "train_steps", "selections", "updates")}
-    line["success_rate"] = float(np.mean([r > 0 for _, _, r in scored])) if scored else None
-    print(json.dumps(line | {"rollouts": len(scored)}))
+    _report(feed, cluster.actor_trainer.train_steps, resumed_at, scored, workdir)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ def smoke_config(tmp_path):
 def shared_base_cache(tmp_path_factory):
     """A base cache folder shared by the whole session: each smoke base is trained at most once.
 
-    The base is keyed by (seed, task, model, base) in gps.testbed.warmup.base_entry, so runs that only
-    change RL-side settings (steps, selector, checkpointing) reuse the same entry.
+    The base is keyed by (seed, task, model, base) in gps.testbed.warmup.base_entry, so runs that
+    only change RL-side settings (steps, selector, checkpointing) reuse the same entry.
     """
     return str(tmp_path_factory.mktemp("shared_base"))
 

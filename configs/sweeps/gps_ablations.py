@@ -1,7 +1,8 @@
 """GPS ablations (docs/method.md §2.4) on countdown `small`, 3 seeds, paired with default GPS.
 
 No diversity (λ_div = 0), no inter-step term, a deterministic latent, M ∈ {1, 16} (4 is the
-default), γ* ∈ {0.3, 0.7} (0.5 is the default), the predictor's training that ranked unseen prompts best for a fixed policy (replay 32, lr 1e-3, 4 SVI steps: results/selectors/predictor_tuning.md),
+default), γ* ∈ {0.3, 0.7} (0.5 is the default), the predictor's training that ranked unseen prompts
+best for a fixed policy (replay 32, lr 1e-3, 4 SVI steps: results/selectors/predictor_tuning.md),
 GPS's acquisition over the ridge baseline (`model=ridge`), and Uniform as the reference for
 the target.
 Countdown runs on its `small` testbed (2 layers, 200 steps); drop `:small` for the default
@@ -17,7 +18,8 @@ configs), which the report takes beside this sweep's:
 
 python -m experiments.sweeps configs/sweeps/gps_ablations.py:revisit --root=workdirs/sweeps
 python -m experiments.report workdirs/sweeps/gps_ablations-revisit \
-    workdirs/sweeps/revisit/countdown/selector=gps workdirs/sweeps/revisit/countdown/selector=uniform \
+    workdirs/sweeps/revisit/countdown/selector=gps \
+    workdirs/sweeps/revisit/countdown/selector=uniform \
     workdirs/sweeps/revisit/countdown/selector=mopps --paired_with=gps
 """
 

@@ -7,7 +7,7 @@ success counts are drawn at random (the selectors' work does not depend on their
 DS's timing covers its selection logic only, with a stand-in rollout function; its real
 cost is the rollouts it generates, which runs count in `rollouts`. One JSON object per line.
 A selector's share of the step time in real runs is in `experiments.report`'s diagnostics.
-Each pool size also times the reference the issue-13 target is set against: one jitted
+Each pool size also times the reference a selector's cost is judged against: one jitted
 [pool, 256] × [256, 64] float32 matmul (`"bench": "matmul"`), the least work a predictor
 with a 64-wide first layer must do to score every prompt.
 """
@@ -24,6 +24,9 @@ from gps.testbed.sampling import Samples
 from gps.selectors import SELECTORS, Pool, make_selector, selector_config
 
 _POOLS = flags.DEFINE_list("pools", ["10000", "100000", "1000000"], "Pool sizes.")
+flags.register_validator(
+    "pools", lambda v: all(p.isdigit() and int(p) > 0 for p in v), "must be positive integers"
+)
 _BATCH = flags.DEFINE_integer("batch", 256, "Prompts per step (B).")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps (after 2 warm-up steps).")
 _SELECTORS = flags.DEFINE_list(

@@ -8,7 +8,8 @@ summary.json) are skipped, and a run found twice is read once. Runs are grouped 
 method), the method being the label its selector's parts give (older runs: sweep.json's label
 or else the selector's name); seeds are the replicates. Several RUNS_DIRs are pooled, e.g. an
 ablation sweep with the main sweep's uniform runs as the reference. Writes report.md,
-report.tex and PNG plots into --out (default: the first RUNS_DIR/report). Each method is also compared seed by seed
+report.tex and PNG plots into --out (default: the first RUNS_DIR/report). Each method is also
+compared seed by seed
 with --paired_with (default uniform): a seed fixes the base model every method starts from.
 Each seed's cost (steps, rollouts, wall-clock) to reach the target accuracy is interpolated
 between the evaluations around its first crossing; speed-ups over the baselines and

@@ -88,6 +88,7 @@ def seeds_note(curves_by_method: dict[str, list]) -> str:
 
 
 def draw_panel(ax, panel: Panel, colors: dict[str, str]) -> None:
+    """The panel's lines, bands and dots on `ax`, under a legend that says what a line is."""
     dotted = False
     for method, curves in panel.curves.items():
         x, mean, half = seed_band(curves) if curves else ((), (), ())
@@ -119,6 +120,7 @@ def figure(panels: list[Panel], xlabel: str, ylabel: str, colors: dict, zero_lin
 
 
 def save(fig: Figure, path: str) -> str:
+    """Writes the figure as a PNG at `path`; returns the path."""
     fig.savefig(path, dpi=120)
     return path
 

@@ -9,7 +9,8 @@ countdown pool with its WordLlama embeddings; each prompt's true success rate is
 Binomial(n) outcomes for `steps` steps. At every step the same selector state and key are also
 given to the acquisition with λ_div = 0, and the two batches are compared: the share of the
 batch that differs, each batch's mean pairwise cosine distance (standardized embeddings, as
-the selector sees them) and its Σu (what diversity costs in predicted informativeness). Reported over steps 1-5 (flat predictions) and 21-`steps`
+the selector sees them) and its Σu (what diversity costs in predicted informativeness). Reported
+over steps 1-5 (flat predictions) and 21-`steps`
 (the predictor has learnt), per seed.
 """
 

@@ -83,9 +83,7 @@ def main(argv):
     problems = setup.pool[: _PROMPTS.value]
     heldout = [p for name in sorted(setup.eval_sets) for p in setup.eval_sets[name]]
     name = f"{config.task.name}-seed{config.seed}-{len(problems)}.npz"
-    pool_successes, heldout_rates = outcomes(
-        setup, problems, heldout, os.path.join(cache, name)
-    )
+    pool_successes, heldout_rates = outcomes(setup, problems, heldout, os.path.join(cache, name))
     pool = Pool(tuple(p.text for p in problems))
     texts = [p.text for p in heldout]
     curves = np.array(

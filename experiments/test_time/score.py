@@ -1,7 +1,8 @@
-"""Test-time allocation (method.md §3) with a trained policy and its GPS predictor.
+"""Test-time allocation (docs/method.md §3) with a trained policy and its GPS predictor.
 
   python -m experiments.test_time.score WORKDIR [--eval_set=cd34] [--size=512] [--budgets=1,2,4]
-  python -m experiments.test_time.score OUT_FOLDER --rescore --out=FOLDER  # saved samples, today's rules
+  python -m experiments.test_time.score OUT_FOLDER --rescore --out=FOLDER  # saved samples, today's
+  rules
 
 Unseen test prompts (a fresh held-out split, never in the pool or the eval sets) get a
 total of K·N samples, either K each (uniform) or by greedy marginal gain on GPS's

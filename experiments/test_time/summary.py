@@ -1,4 +1,5 @@
-"""Test-time allocation over seeds: mean gain ± 95% t-interval across `experiments.test_time.score` runs.
+"""Test-time allocation over seeds: mean gain ± 95% t-interval across `experiments.test_time.score`
+runs.
 
   python -m experiments.test_time.summary DIR [DIR ...] [--out=FILE]
 

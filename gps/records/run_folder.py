@@ -17,6 +17,7 @@ import os
 import ml_collections
 
 from gps.errors import ConfigError
+from gps.selectors.presets import upgrade_selector_block
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -81,7 +82,9 @@ def prepare(workdir: str, config, latest_step: int | None) -> None:
     file = path(workdir, CONFIG)
     wanted = json.loads(config.to_json(sort_keys=True))
     if os.path.exists(file):
-        recorded = _comparable(read_json(file))
+        recorded = read_json(file)
+        recorded["selector"] = upgrade_selector_block(recorded["selector"])
+        recorded = _comparable(recorded)
         if recorded == _comparable(wanted):
             return
         if {**recorded, "steps": wanted["steps"]} != _comparable(wanted):

@@ -8,8 +8,9 @@ block, their bounds and when each is read) and jit-compiled by the selector. Add
     def optimistic(key, inputs, batch_size, cfg):
         return jax.lax.top_k(needs_predictions(inputs, "optimistic") + cfg.bonus, batch_size)[1]
 
-then `configs/countdown.py:selector=gps,acquisition=optimistic` (README: "Adding an
-acquisition function").
+then `configs/countdown.py:selector=gps,acquisition=optimistic` (docs/selectors.md: "Adding
+an acquisition function"). A function registered with `ACQUISITIONS.register` directly, without
+its settings, is a TypeError at once.
 """
 
 import dataclasses
@@ -70,7 +71,8 @@ ACQUISITIONS = Registry(
 
 
 def register_acquisition(name: str, settings: dict | None = None, **needs):
-    """Decorator registering `fn` as acquisition `name` with its settings (see `Acquisition`)."""
+    """Decorator registering `fn` as acquisition `name` with its settings (key -> Setting)
+    and what it needs (`window=`, `needs_embeddings=`: see `Acquisition`)."""
 
     def wrap(fn):
         ACQUISITIONS.register(name)(Acquisition(fn, dict(settings or {}), **needs))
@@ -115,7 +117,7 @@ def intermediate_difficulty(predictions: jax.Array, target: float) -> jax.Array:
 
 @register_acquisition("uniform")
 def uniform(key, inputs, batch_size, cfg):
-    """B candidates uniformly at random without replacement (method.md §2.1)."""
+    """B candidates uniformly at random without replacement (docs/method.md §2.1)."""
     return random_subset(key, inputs.candidates.shape[0], batch_size)
 
 
@@ -183,7 +185,7 @@ def diversity_weights(u, emb, inter, batch_size: int, cfg) -> tuple[jax.Array, j
     `standardized` (default): u, d_inter and d are each divided by their std over the
     candidates first, so λ_div weighs one spread of distance against one spread of u; raw
     cosine distances of the pool vary 10-100× less than u once the predictor has learnt,
-    and the raw terms barely act (issue 13).
+    and the raw terms barely act, as measured in experiments/studies/diversity_probe.py.
     """
     pair = cfg.diversity / max(batch_size - 1, 1)
     if cfg.scale == "raw":

@@ -26,13 +26,11 @@ import numpy as np
 
 from gps.errors import ConfigError
 from gps.selectors.registry import Registry
-from gps.selectors import settings
+from gps.selectors.settings import check_keys, check_values, defaults_of
 
 State = Any  # a pytree of arrays
 # (pool indices, key, rollouts per prompt) -> a batch of rollouts (see the module docstring)
 RolloutFn = Callable[..., Any]
-
-SELECTORS = Registry("selector")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +90,18 @@ class Pool:
 
 
 class Selector(abc.ABC):
-    defaults: dict = {}  # the keys of its config block besides `name` (see presets.py)
+    settings: dict = {}  # key -> Setting: the keys of its config block besides `name`
+    defaults: dict = {}  # key -> default, derived from `settings`
     needs_rollouts = False  # whether `select` calls rollout_fn (only the project's trainer has one)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "defaults" in vars(cls):
+            raise TypeError(
+                f"selector {cls.__name__} sets `defaults`; declare `settings` "
+                "(key -> Setting(default, bound)) instead"
+            )
+        cls.defaults = defaults_of(cls.settings, f"selector {cls.__name__}")
 
     def __init__(
         self,
@@ -118,8 +126,10 @@ class Selector(abc.ABC):
 
     @classmethod
     def check_config(cls, config) -> None:
-        """Raises ConfigError on a key the selector does not read or an out-of-range value."""
-        settings.check_keys(config, "", f"selector {config.name!r}", cls.defaults)
+        """Raises ConfigError on a key the selector does not read, a value out of its bound,
+        or one its mode leaves unread."""
+        check_keys(config, "", f"selector {config.name!r}", cls.defaults)
+        check_values(config, "", cls.settings)
 
     @abc.abstractmethod
     def init(self, key) -> State: ...
@@ -140,6 +150,9 @@ class Selector(abc.ABC):
     def predict_vectors(self, state: State, key, vectors) -> np.ndarray | None:
         """`predict_unseen` for prompts given by raw embeddings (as the pool's)."""
         return None
+
+
+SELECTORS = Registry("selector", Selector, hint="subclass gps.selectors.Selector")
 
 
 def make_selector(config, pool: Pool, **sizes) -> Selector:

@@ -1,5 +1,5 @@
 """Scores of a prompt's Beta(α, β) success-rate posterior used by the field's selectors
-(method.md §2.5): INSIGHT's weighted information gain and MaPP's informative-group
+(docs/method.md §2.5): INSIGHT's weighted information gain and MaPP's informative-group
 probability. Pure JAX, vectorised over candidates; computed with log-Beta functions so that
 large α, β stay finite.
 """

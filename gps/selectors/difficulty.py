@@ -4,22 +4,31 @@ A model is pure code over explicit state: `init(key)`, `predict(state, key, cand
 embeddings)` -> predicted success rates of the candidates (None for `none`),
 `predict_unseen(state, key, embeddings)` for prompts outside the pool (None when the model
 cannot generalise), and `update(state, indices, successes, trials)`. All are traceable, so
-the selector jit-compiles them. Each declares the settings it reads (`defaults`, its config
-block) and checks their values (`check`). GPS's generative predictor is in `gps_predictor.py`.
+the selector jit-compiles them. Each declares the settings it reads (`settings`, a dict of
+`settings.Setting`: its config block, `defaults`, derives from it); `check` holds the checks
+that are not one key's bound. GPS's generative predictor is in `gps_predictor.py`.
 """
 
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from gps.selectors.registry import Registry
-from gps.selectors import settings
-
-DIFFICULTY_MODELS = Registry("difficulty model")
+from gps.selectors.settings import Above, Between, Setting, check_values, defaults_of
 
 
 class DifficultyModel:
     needs_embeddings = False
-    defaults: dict = {}
+    settings: dict = {}  # key -> Setting: the keys of its config block besides `name`
+    defaults: dict = {}  # key -> default, derived from `settings`
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "defaults" in vars(cls):
+            raise TypeError(
+                f"difficulty model {cls.__name__} sets `defaults`; declare `settings` "
+                "(key -> Setting(default, bound)) instead"
+            )
+        cls.defaults = defaults_of(cls.settings, f"difficulty model {cls.__name__}")
 
     def __init__(self, cfg, *, pool_size: int, batch_size: int, embeddings=None):
         self.check(cfg)
@@ -30,7 +39,8 @@ class DifficultyModel:
 
     @classmethod
     def check(cls, cfg) -> None:
-        """Raises ConfigError on an out-of-range setting."""
+        """Raises ConfigError on a value out of its bound or one its mode leaves unread."""
+        check_values(cfg, "model", cls.settings)
 
     def init(self, key):
         return {}
@@ -49,26 +59,30 @@ class DifficultyModel:
         return state
 
 
+DIFFICULTY_MODELS = Registry(
+    "difficulty model",
+    DifficultyModel,
+    hint="subclass DifficultyModel and declare its `settings`",
+)
 DIFFICULTY_MODELS.register("none")(DifficultyModel)
 
 
 @DIFFICULTY_MODELS.register("beta")
 class BetaPosterior(DifficultyModel):
-    """MoPPS (method.md §2.3): an independent Beta(α, β) per prompt, with temporal decay λ.
+    """MoPPS (docs/method.md §2.3): an independent Beta(α, β) per prompt, with temporal decay λ.
 
     Rolled-out prompts get α ← λα + (1−λ)α⁰ + s and β ← λβ + (1−λ)β⁰ + (n − s); the others,
-    and padding entries (n = 0), keep their posterior. Prediction is one Thompson sample per candidate. A prompt never
+    and padding entries (n = 0), keep their posterior. Prediction is one Thompson sample per
+    candidate. A prompt never
     rolled out stays at the prior, and nothing is shared between prompts, so there is no
     prediction for unseen prompts.
     """
 
-    defaults = {"alpha0": 1.0, "beta0": 1.0, "decay": 0.5}  # Beta(1,1) prior; λ (countdown)
-
-    @classmethod
-    def check(cls, cfg):
-        settings.check(cfg, "model", "alpha0", lambda v: v > 0, "> 0")
-        settings.check(cfg, "model", "beta0", lambda v: v > 0, "> 0")
-        settings.check(cfg, "model", "decay", lambda v: 0 <= v <= 1, "in [0, 1]")
+    settings = {  # Beta(1,1) prior; λ (countdown)
+        "alpha0": Setting(1.0, Above(0)),
+        "beta0": Setting(1.0, Above(0)),
+        "decay": Setting(0.5, Between(0, 1)),
+    }
 
     def init(self, key):
         return {
@@ -124,13 +138,11 @@ class OnlineRidge(DifficultyModel):
     """
 
     needs_embeddings = True
-    # ρ: prior precision of the weights (3000: predictor_study.py's best of 10..30000); λ
-    defaults = {"prior": 3000.0, "decay": 1.0}
-
-    @classmethod
-    def check(cls, cfg):
-        settings.check(cfg, "model", "prior", lambda v: v > 0, "> 0")
-        settings.check(cfg, "model", "decay", lambda v: 0 < v <= 1, "in (0, 1]")
+    settings = {
+        # ρ: prior precision of the weights (3000: predictor_study.py's best of 10..30000)
+        "prior": Setting(3000.0, Above(0)),
+        "decay": Setting(1.0, Between(0, 1, closed="right")),  # λ
+    }
 
     def init(self, key):
         d = self.embeddings.shape[-1] + 1

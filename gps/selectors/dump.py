@@ -1,4 +1,4 @@
-"""DUMP (ZhentingWang/DUMP, verl/utils/curriculum_learning.py; method.md §2.5): a bandit over
+"""DUMP (ZhentingWang/DUMP, verl/utils/curriculum_learning.py; docs/method.md §2.5): a bandit over
 data distributions, here the task families. Each family keeps the |advantage| of its last
 `window` rollouts and how often it was drawn; UCB_d = mean |Â| + √(2 ln(Σ n + 1)/(n_d + 1)),
 and each batch slot draws a family with probability softmax(UCB / temperature), then a
@@ -10,8 +10,8 @@ import jax
 import numpy as np
 
 from gps.errors import ConfigError
-from gps.selectors import settings
 from gps.selectors.base import SELECTORS, Selection, Selector
+from gps.selectors.settings import Above, AtLeast, Setting
 
 
 def rollout_abs_advantages(successes: float, n: int) -> np.ndarray:
@@ -32,13 +32,7 @@ def ucb(mean_abs_advantage, pulls) -> np.ndarray:
 
 @SELECTORS.register("dump")
 class Dump(Selector):
-    defaults = {"window": 300, "temperature": 0.1}
-
-    @classmethod
-    def check_config(cls, config):
-        super().check_config(config)
-        settings.check(config, "", "window", lambda v: v >= 1, ">= 1")
-        settings.check(config, "", "temperature", lambda v: v > 0, "> 0")
+    settings = {"window": Setting(300, AtLeast(1)), "temperature": Setting(0.1, Above(0))}
 
     def __init__(self, config, pool, **kwargs):
         super().__init__(config, pool, **kwargs)

@@ -1,5 +1,5 @@
-"""DS, Dynamic Sampling (DAPO; method.md §2.2): the exact-evaluation oracle, and `balanced`,
-DS with a band (balanced online difficulty filtering, arXiv 2504.03380; method.md §2.5).
+"""DS, Dynamic Sampling (DAPO; docs/method.md §2.2): the exact-evaluation oracle, and `balanced`,
+DS with a band (balanced online difficulty filtering, arXiv 2504.03380; docs/method.md §2.5).
 
 Each step draws rounds of `round_size` prompts (default B) the step has not drawn yet,
 rolls them out with the current policy, and keeps those with 0 < s < n (balanced: with
@@ -14,20 +14,17 @@ import numpy as np
 
 from gps.errors import ConfigError
 from gps.selectors.acquisition import random_subset
-from gps.selectors import settings
+from gps.selectors.settings import AtLeast, Band, Between, Setting
 from gps.selectors.base import SELECTORS, Screening, Selection, Selector
 
 
 @SELECTORS.register("ds")
 class DynamicSampling(Selector):
-    defaults = {"round_size": 0, "max_rounds": 8}  # round_size 0: B prompts per round
+    settings = {
+        "round_size": Setting(0, AtLeast(0)),  # 0: B prompts per round
+        "max_rounds": Setting(8, AtLeast(1)),
+    }
     needs_rollouts = True
-
-    @classmethod
-    def check_config(cls, config):
-        super().check_config(config)
-        settings.check(config, "", "round_size", lambda v: v >= 0, ">= 0")
-        settings.check(config, "", "max_rounds", lambda v: v >= 1, ">= 1")
 
     def __init__(self, config, pool, **kwargs):
         super().__init__(config, pool, **kwargs)
@@ -122,13 +119,7 @@ class BalancedSampling(DynamicSampling):
     """DS keeping prompts whose success rate is in a band around 0.5 (its bounds 0.25-0.75
     are not verified in the source: a config value)."""
 
-    defaults = {**DynamicSampling.defaults, "band": (0.25, 0.75)}
-
-    @classmethod
-    def check_config(cls, config):
-        super().check_config(config)
-        ok = lambda band: len(band) == 2 and 0 <= band[0] <= band[1] <= 1  # noqa: E731
-        settings.check(config, "", "band", ok, "(lo, hi) with 0 <= lo <= hi <= 1")
+    settings = {**DynamicSampling.settings, "band": Setting((0.25, 0.75), Band(strict=False))}
 
     def keeps(self, successes, n):
         lo, hi = self.config.band
@@ -149,19 +140,14 @@ def greso_skip_probability(easy, hard, p_easy: float, p_hard: float) -> np.ndarr
 
 @SELECTORS.register("greso")
 class Greso(DynamicSampling):
-    """GRESO (Infini-AI-Lab/GRESO, presampling_selector.py; method.md §2.5): DS that skips
+    """GRESO (Infini-AI-Lab/GRESO, presampling_selector.py; docs/method.md §2.5): DS that skips
     drawn prompts before rollout when their latest visits were all easy or all hard
     (`greso_skip_probability`), with the skip bases p_easy, p_hard moved by ±0.01 per step
     (within [0.05, 0.95]) so that about α/3 of the rolled-out prompts are all-right and 2α/3
     all-wrong. Rounds grow to what is left / (1 − zero-variance share) × 1.25. Every rollout
     counts; skipped prompts cost nothing. The history is every rolled-out prompt's."""
 
-    defaults = {**DynamicSampling.defaults, "alpha": 0.25}
-
-    @classmethod
-    def check_config(cls, config):
-        super().check_config(config)
-        settings.check(config, "", "alpha", lambda v: 0 < v <= 1, "in (0, 1]")
+    settings = {**DynamicSampling.settings, "alpha": Setting(0.25, Between(0, 1, closed="right"))}
 
     def init(self, key):
         zeros = np.zeros(self.pool.size, np.int32)
@@ -203,19 +189,17 @@ class Greso(DynamicSampling):
 
 @SELECTORS.register("speed")
 class SpeedRL(DynamicSampling):
-    """SPEED-RL (Zanette-Labs/speed-rl, data_controller.py; method.md §2.5): DS whose rounds
+    """SPEED-RL (Zanette-Labs/speed-rl, data_controller.py; docs/method.md §2.5): DS whose rounds
     screen each drawn prompt with `n_init` rollouts and accept it when 0 < s < n_init; the
     accepted get `n_cont` more and train on all n_init + n_cont. The source's 4 + 20 is
     here n/2 + n/2 by default (4 + 4 at n = 8), so a trained group has n rollouts like every
     other selector's. Screening rollouts count, and are used."""
 
-    defaults = {**DynamicSampling.defaults, "n_init": 0, "n_cont": 0}  # 0: n/2, n − n_init
-
-    @classmethod
-    def check_config(cls, config):
-        super().check_config(config)
-        settings.check(config, "", "n_init", lambda v: v >= 0, ">= 0")
-        settings.check(config, "", "n_cont", lambda v: v >= 0, ">= 0")
+    settings = {  # 0: n/2 and n − n_init
+        **DynamicSampling.settings,
+        "n_init": Setting(0, AtLeast(0)),
+        "n_cont": Setting(0, AtLeast(0)),
+    }
 
     def __init__(self, config, pool, **kwargs):
         super().__init__(config, pool, **kwargs)

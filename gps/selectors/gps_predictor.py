@@ -1,4 +1,4 @@
-"""GPS's generative difficulty predictor (method.md §2.4; paper Sec. 3, Eq. 10).
+"""GPS's generative difficulty predictor (docs/method.md §2.4; paper Sec. 3, Eq. 10).
 
 A global latent z_t summarises the policy's state at step t. With H_t the batch observed
 at step t (pairs of prompt embedding e and success rate γ):
@@ -26,8 +26,9 @@ from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.svi import SVIState
 from numpyro.optim import optax_to_numpyro
 
-from gps.selectors import settings
+from gps.errors import ConfigError
 from gps.selectors.difficulty import DIFFICULTY_MODELS, DifficultyModel, push_row, unit_scale
+from gps.selectors.settings import Above, AtLeast, OneOf, Setting, holds
 
 LATENTS = ("bayesian", "deterministic", "none")
 # Most prompts of one batch a set encoder reads, drawn at random among the observed ones:
@@ -35,6 +36,11 @@ LATENTS = ("bayesian", "deterministic", "none")
 # (experiments/benchmarks/selectors.py). Batches up to this size are read whole.
 ENCODER_SET = 64
 ENCODERS = ("transformer", "deepsets")
+# The modes that read a setting: only a latent z has set encoders (and a size); only a
+# Bayesian z is sampled (M draws, ELBO particles); only the transformer has heads.
+WITH_Z = {"latent": OneOf(("bayesian", "deterministic"))}
+BAYESIAN = {"latent": OneOf(("bayesian",))}
+HEADS = {**WITH_Z, "encoder": OneOf(("transformer",))}
 
 
 def _set_inputs(embeddings, rates):
@@ -156,33 +162,32 @@ def _rates(successes, trials):
 @DIFFICULTY_MODELS.register("gps")
 class GenerativePredictor(DifficultyModel):
     needs_embeddings = True
-    defaults = {
-        "latent": "bayesian",  # or "deterministic" (ablation: z = prior mean, no KL), "none"
-        "encoder": "transformer",  # set encoder of p_η and q_φ: transformer | deepsets
-        "heads": 4,  # attention heads of the transformer encoder
-        "z_dim": 8,
-        "hidden": 64,
-        "encoder_layers": 2,
-        "decoder_layers": 1,
-        "samples": 4,  # M: prior draws of z averaged per prediction (Eq. 10)
-        "lr": 3e-3,
-        "svi_steps": 1,  # SVI steps per RL step (1: drift_study.md's best tracking, and cheap)
-        "replay": 8,  # most recent (H_{t-1}, H_t) pairs in each ELBO
-        "particles": 1,  # ELBO Monte Carlo particles
+    settings = {
+        # or "deterministic" (ablation: z = prior mean, no KL), "none"
+        "latent": Setting("bayesian", OneOf(LATENTS)),
+        # set encoder of p_η and q_φ: transformer | deepsets
+        "encoder": Setting("transformer", OneOf(ENCODERS), WITH_Z),
+        "heads": Setting(4, AtLeast(1), HEADS),  # attention heads of the transformer encoder
+        "z_dim": Setting(8, AtLeast(1), WITH_Z),
+        "hidden": Setting(64, AtLeast(1)),
+        "encoder_layers": Setting(2, AtLeast(1), WITH_Z),
+        "decoder_layers": Setting(1, AtLeast(1)),
+        # M: prior draws of z averaged per prediction (Eq. 10)
+        "samples": Setting(4, AtLeast(1), BAYESIAN),
+        "lr": Setting(3e-3, Above(0)),
+        # SVI steps per RL step (1: drift_study.md's best tracking, and cheap)
+        "svi_steps": Setting(1, AtLeast(1)),
+        "replay": Setting(8, AtLeast(1)),  # most recent (H_{t-1}, H_t) pairs in each ELBO
+        "particles": Setting(1, AtLeast(1), BAYESIAN),  # ELBO Monte Carlo particles
     }
 
     @classmethod
     def check(cls, cfg):
-        settings.check(cfg, "model", "latent", LATENTS.__contains__, f"in {LATENTS}")
-        settings.check(cfg, "model", "encoder", ENCODERS.__contains__, f"in {ENCODERS}")
-        for key in ("heads", "z_dim", "hidden", "encoder_layers", "decoder_layers", "samples"):
-            settings.check(cfg, "model", key, lambda v: v >= 1, ">= 1")
-        for key in ("svi_steps", "replay", "particles"):
-            settings.check(cfg, "model", key, lambda v: v >= 1, ">= 1")
-        settings.check(cfg, "model", "lr", lambda v: v > 0, "> 0")
-        if cfg.encoder == "transformer":
-            settings.check(
-                cfg, "model", "hidden", lambda v: v % cfg.heads == 0, "a multiple of heads"
+        super().check(cfg)
+        if holds(cfg, HEADS) and cfg.hidden % cfg.heads:
+            raise ConfigError(
+                f"config.selector.model.hidden must be a multiple of heads ({cfg.heads}), "
+                f"got {cfg.hidden}"
             )
 
     def __init__(self, cfg, **kwargs):

@@ -1,25 +1,27 @@
 """Acquisitions over a Beta success-rate posterior (selector model `beta`): the rules of
-INSIGHT, MaPP and CurES (method.md §2.5), registered like the others (acquisition.py).
+INSIGHT, MaPP and CurES (docs/method.md §2.5), registered like the others (acquisition.py).
 """
 
 import jax
 import jax.numpy as jnp
 
-from gps.selectors import settings
-from gps.selectors.acquisition import needs_posterior, register_acquisition, sample_proportional
+from gps.selectors.acquisition import (
+    TARGET,
+    needs_posterior,
+    register_acquisition,
+    sample_proportional,
+)
 from gps.selectors.beta_scores import information_gain, informative_probability, insight_weight
+from gps.selectors.settings import Above, AtLeast, Between, Setting
 
 
 def _mean(alpha, beta):
     return alpha / (alpha + beta)
 
 
-def _check_insight(cfg) -> None:
-    settings.check(cfg, "acquisition", "eta", lambda v: v >= 0, ">= 0")
-    settings.check(cfg, "acquisition", "mu", lambda v: 0 <= v <= 1, "in [0, 1]")
-
-
-@register_acquisition("insight", defaults={"eta": 3.0, "mu": 0.3}, check=_check_insight)
+@register_acquisition(
+    "insight", settings={"eta": Setting(3.0, AtLeast(0)), "mu": Setting(0.3, Between(0, 1))}
+)
 def insight(key, inputs, batch_size, cfg):
     """The top B by w(φ̄)·I(R_1:K; Φ), with K the rollouts per prompt (INSIGHT)."""
     alpha, beta = needs_posterior(inputs, "insight")
@@ -29,13 +31,7 @@ def insight(key, inputs, batch_size, cfg):
     return jax.lax.top_k(score + 1e-9 * jax.random.uniform(key, score.shape), batch_size)[1]
 
 
-@register_acquisition(
-    "expected",
-    defaults={"target": 0.5},
-    check=lambda cfg: settings.check(
-        cfg, "acquisition", "target", lambda v: 0 < v < 1, "in (0, 1)"
-    ),
-)
+@register_acquisition("expected", settings={"target": TARGET})
 def expected(key, inputs, batch_size, cfg):
     """The top B by −|φ̄ − target|: the posterior mean instead of a Thompson draw (INSIGHT's
     expected-difficulty variant)."""
@@ -53,11 +49,7 @@ def mapp(key, inputs, batch_size, cfg):
     return sample_proportional(key, jnp.log(jnp.maximum(v, 1e-12)), batch_size)
 
 
-@register_acquisition(
-    "cures",
-    defaults={"tau": 0.1},
-    check=lambda cfg: settings.check(cfg, "acquisition", "tau", lambda v: v > 0, "> 0"),
-)
+@register_acquisition("cures", settings={"tau": Setting(0.1, Above(0))})
 def cures(key, inputs, batch_size, cfg):
     """B drawn with probability ∝ exp(√(p(1−p))/τ), p the posterior mean (CurES)."""
     alpha, beta = needs_posterior(inputs, "cures")

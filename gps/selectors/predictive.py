@@ -1,4 +1,5 @@
-"""Selectors made of a difficulty model and an acquisition function (method.md §2.1, 2.3, 2.4).
+"""Selectors made of a difficulty model and an acquisition function (docs/method.md §2.1,
+2.3, 2.4).
 
 Each step: draw candidates (the whole pool, or `candidates`·B prompts uniformly without
 replacement), predict their success rates, let the acquisition pick B of them. Uniform,
@@ -28,12 +29,10 @@ class PredictiveSelector(Selector):
     def check_config(cls, config):
         model = DIFFICULTY_MODELS.get(config.model.name)
         acquisition = ACQUISITIONS.get(config.acquisition.name)
-        blocks = {"candidates": 0, "budget": "", "model": {}, "acquisition": {}}
-        if needs_embeddings(config):
-            blocks["embedding"] = {}
+        blocks = {"candidates": 0, "budget": "", "model": {}, "acquisition": {}, "embedding": {}}
         settings.check_keys(config, "", f"selector {config.name!r}", blocks)
-        settings.check(config, "", "candidates", lambda v: v >= 0, ">= 0")
-        settings.check(config, "", "budget", budgets.RULES.__contains__, f"in {budgets.RULES}")
+        bounds = {"candidates": settings.AtLeast(0), "budget": settings.OneOf(budgets.RULES)}
+        settings.check_bounds(config, "", bounds)
         if config.budget != "equal" and config.model.name == "none":
             raise ConfigError(f"budget rule {config.budget!r} needs a difficulty model")
         part = f"difficulty model {config.model.name!r}"
@@ -42,8 +41,13 @@ class PredictiveSelector(Selector):
         part = f"acquisition {config.acquisition.name!r}"
         settings.check_keys(config.acquisition, "acquisition", part, acquisition.defaults)
         acquisition.check(config.acquisition)
-        if "embedding" in config:
-            embeddings_lib.check_config(config.embedding)
+        embeddings_lib.check_config(config.embedding)
+        if not needs_embeddings(config):
+            why = (
+                f": no part of selector {config.name!r} reads prompt embeddings (acquisition "
+                f"{config.acquisition.name!r}, model {config.model.name!r})"
+            )
+            settings.check_unread(config.embedding, "embedding", embeddings_lib.SETTINGS, why)
 
     def __init__(self, config, pool, **kwargs):
         super().__init__(config, pool, **kwargs)
@@ -56,7 +60,7 @@ class PredictiveSelector(Selector):
         self.window = acquisition.window(c.acquisition)
         self.target = c.acquisition.get("target")  # γ* of u, for the batch's Σu
         self.embeddings, self._mean = None, None  # _mean: the pool's, for prompts outside it
-        if "embedding" in c:
+        if needs_embeddings(c):
             raw = self._pool_embeddings()
             self._mean = raw.mean(0)
             self.embeddings = jnp.asarray(embeddings_lib.standardize(raw, self._mean))

@@ -2,8 +2,9 @@
 
 A predictive selector's block holds `name`, `candidates`, `budget` (the rule that sets each
 chosen prompt's rollouts: `budgets.py`), `model` (the difficulty model's name and only the
-keys it reads), `acquisition` (likewise) and, when a part needs prompt embeddings,
-`embedding`. Parts are swapped with config-file arguments
+keys it reads), `acquisition` (likewise) and `embedding` (the prompt embedder's settings,
+always there: which parts read embeddings depends on values, `needs_embeddings`, and a
+value must never decide which keys exist). Parts are swapped with config-file arguments
 (`configs/countdown.py:selector=mopps,acquisition=threshold`), which rebuild the blocks, not
 with `--config.selector.model.name=...`, which would leave the old part's keys behind (an
 error naming them).
@@ -14,6 +15,7 @@ import dataclasses
 import ml_collections
 
 from gps.errors import ConfigError
+from gps.selectors import embeddings
 from gps.selectors.acquisition import ACQUISITIONS
 from gps.selectors.base import SELECTORS
 from gps.selectors.difficulty import DIFFICULTY_MODELS
@@ -39,20 +41,18 @@ PRESETS = {
     # Fresh random candidates each step, as MoPPS: over the whole pool the greedy picks the
     # same prompts step after step and the policy memorises them (measured, results/selectors).
     "gps": Preset(8, "gps", "diverse"),
-    # The field (method.md §2.5): INSIGHT keeps the whole history (λ = 1).
+    # The field (docs/method.md §2.5): INSIGHT keeps the whole history (λ = 1).
     "insight": Preset(16, "beta", "insight", model_settings=(("decay", 1.0),)),
     "mapp": Preset(8, "beta", "mapp"),
     "cures": Preset(8, "beta", "cures", "proportional", model_settings=(("decay", 1.0),)),
     "knapsack": Preset(1, "beta", "uniform", "knapsack"),
-    # PCL's value model V(x): the project's choice (method.md: not verified) is online ridge
+    # PCL's value model V(x): the project's choice (docs/method.md: not verified) is online ridge
     # regression of p̂ on the prompt's embedding, forgetting old steps (λ = 0.9) as V follows
     # the policy; it generalises to unseen prompts. |V − τ| smallest among 4·B candidates.
     "pcl": Preset(4, "ridge", "topk", model_settings=(("decay", 0.9),)),
     # The project's own: GPS's predictions, for prompts never rolled out too, set the budgets.
     "gps-alloc": Preset(8, "gps", "diverse", "knapsack"),
 }
-# cache_dir "": the user's cache (embeddings.resolve_cache_dir)
-EMBEDDING = {"name": "wordllama", "dim": 256, "cache_dir": ""}
 
 
 def part_block(kind: str, name: str) -> ml_collections.ConfigDict:
@@ -65,7 +65,8 @@ def part_block(kind: str, name: str) -> ml_collections.ConfigDict:
 
 
 def needs_embeddings(c) -> bool:
-    """Whether the selector's parts read prompt embeddings (else the pool is never embedded)."""
+    """Whether a part of the selector block `c` reads prompt embeddings in the mode its values
+    choose (else the pool is never embedded, and `c.embedding` must keep its defaults)."""
     model = DIFFICULTY_MODELS.get(c.model.name)
     return model.needs_embeddings or ACQUISITIONS.get(c.acquisition.name).needs_embeddings(
         c.acquisition
@@ -91,9 +92,20 @@ def selector_config(name: str, model: str = "", acquisition: str = "") -> ml_col
     c.acquisition = part_block("acquisition", acquisition or preset.acquisition)
     if c.acquisition.name == preset.acquisition:
         c.acquisition.update(dict(preset.acquisition_settings))
-    if needs_embeddings(c):
-        c.embedding = ml_collections.ConfigDict(EMBEDDING)
+    c.embedding = ml_collections.ConfigDict(embeddings.DEFAULTS)
     return c
+
+
+def upgrade_selector_block(selector: dict) -> dict:
+    """A selector block as a run's config.json holds it, in today's layout (a new dict): a
+    preset's block made before budget rules gets `budget` "equal" (its even shares), and one
+    made while `embedding` existed only where a part read it gets the embedder's defaults
+    (which its parts never read). Nothing else changes: the same run either way."""
+    block = dict(selector)
+    if block.get("name") in PRESETS:
+        block.setdefault("budget", "equal")
+        block.setdefault("embedding", dict(embeddings.DEFAULTS))
+    return block
 
 
 def check_selector_config(c) -> None:
@@ -115,9 +127,7 @@ def method_label(selector: dict) -> str | None:
     """A run's method as its parts say: the selector's name, then what differs from its
     preset (`gps (acquisition.diversity=0)`, `mopps (acquisition=threshold)`); None when the
     block is not in today's layout (runs made by older code)."""
-    c = ml_collections.ConfigDict(selector)
-    if c.name in PRESETS and "budget" not in c:  # made before budget rules: equal shares
-        c.budget = "equal"
+    c = ml_collections.ConfigDict(upgrade_selector_block(selector))
     try:
         check_selector_config(c)
     except (ConfigError, KeyError, AttributeError):  # an older layout, or missing parts

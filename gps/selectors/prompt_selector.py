@@ -29,7 +29,7 @@ import numpy as np
 from gps.records import checkpoint
 from gps.errors import ConfigError, OutcomeError
 from gps.selectors.base import Pool, make_selector
-from gps.selectors.presets import check_selector_config, selector_config
+from gps.selectors.presets import check_selector_config, selector_config, upgrade_selector_block
 
 _STATE, _META = "state", "selector.json"
 
@@ -62,7 +62,7 @@ class PromptSelector:
             raise ConfigError(f"embeddings must be [pool, dim], got shape {np.shape(embeddings)}")
         if isinstance(config, str):
             config = selector_config(config)
-        self.config = ml_collections.ConfigDict(dict(config))
+        self.config = ml_collections.ConfigDict(upgrade_selector_block(dict(config)))
         check_selector_config(self.config)
         self.pool = Pool(tuple(texts or ()), embeddings, None if groups is None else tuple(groups))
         if self.pool.size == 0:

@@ -27,8 +27,8 @@ class Registry(Generic[T]):
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             if self.entry_type is not None and not self._fits(entry):
                 raise TypeError(
-                    f"{self.kind} {name!r} must be a {self.entry_type.__name__}, got "
-                    f"{_describe(entry)}; {self.hint}"
+                    f"{self.kind} {name!r} is {_describe(entry)}, not of type "
+                    f"{self.entry_type.__name__}; {self.hint}"
                 )
             self._entries[name] = entry
             return entry
@@ -50,9 +50,9 @@ class Registry(Generic[T]):
 
 
 def _describe(entry) -> str:
-    """'class Foo', 'function foo' or the entry's type, for an error message."""
+    """'class Foo', 'function foo' or 'a dict', for an error message."""
     if isinstance(entry, type):
         return f"class {entry.__name__}"
-    if callable(entry) and hasattr(entry, "__name__"):
+    if hasattr(entry, "__name__"):
         return f"function {entry.__name__}"
     return f"a {type(entry).__name__}"

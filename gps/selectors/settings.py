@@ -138,9 +138,7 @@ def check_unread(cfg, block: str, declared: dict, why: str) -> None:
     """Every setting of `declared` at its default (locations aside): none is read, and `why`
     ends the message that names the first that differs."""
     for key, setting in declared.items():
-        value = cfg[key]
-        value = tuple(value) if isinstance(value, list) else value  # JSON holds tuples as lists
-        if not setting.location and value != setting.default:
+        if not setting.location and cfg[key] != setting.default:
             raise ConfigError(f"{_where(block, key)} has no effect{why}")
 
 
@@ -155,13 +153,14 @@ def check_values(cfg, block: str, declared: dict) -> None:
 
 
 def check_keys(cfg, block: str, part: str, defaults: dict) -> None:
-    """The block holds exactly `name` and the keys its part reads."""
+    """The block holds exactly `name` and the keys its part reads (`defaults`, which may
+    hold `name` too: the embedder's)."""
     where = f"config.selector.{block}" if block else "config.selector"
     parts = block in ("model", "acquisition")
     hint = f"; choose parts with the config-file argument {block}=<name>" if parts else ""
-    keys = set(cfg.keys()) - {"name"}
-    read = ", ".join(sorted(defaults)) or "nothing"
-    unread, missing = sorted(keys - set(defaults)), sorted(set(defaults) - keys)
+    keys, declared = set(cfg.keys()) - {"name"}, set(defaults) - {"name"}
+    read = ", ".join(sorted(declared)) or "nothing"
+    unread, missing = sorted(keys - declared), sorted(declared - keys)
     if unread:
         raise ConfigError(f"{where}.{unread[0]} is not read by {part} (it reads: {read}){hint}")
     if missing:

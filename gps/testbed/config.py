@@ -5,6 +5,7 @@ import ml_collections
 from gps.testbed import sharding
 from gps.errors import ConfigError
 from gps.selectors.presets import selector_config
+from gps.selectors.settings import Above, AtLeast, Between, OneOf, check_bound
 
 
 _BOOLS = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -93,15 +94,16 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.checkpoint_every = 25
 
-    # Devices the RL loop runs on (gps/testbed/sharding.py): rollouts and GRPO batches split over them.
+    # Devices the RL loop runs on (gps/testbed/sharding.py): rollouts and GRPO batches split over
+    # them.
     c.parallel = ml_collections.ConfigDict()
     c.parallel.devices = 0  # 0 = every visible device; B × n_rollouts must split evenly
     c.parallel.params = "replicated"  # or "sharded": each parameter split along one axis
     return c
 
 
-# Visits per prompt (steps·B / pool) of the two regimes the prompt-selection papers train in
-# (issue 16): MoPPS's Countdown scripts revisit a 2,000-prompt pool ~15 times (120 steps ×
+# Visits per prompt (steps·B / pool) of the two regimes the prompt-selection papers train in:
+# MoPPS's Countdown scripts revisit a 2,000-prompt pool ~15 times (120 steps ×
 # 256 prompts); DeepScaleR-style runs see each prompt ~0.6 times.
 REGIMES = {"revisit": 15.0, "cold": 0.64}
 
@@ -134,29 +136,35 @@ def eval_set(families: tuple[str, ...], size: int) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({"families": families, "size": size})
 
 
-_AT_LEAST_ONE = (
-    "steps",
-    "batch_size",
-    "n_rollouts",
-    "task.train_size",
-    "base.steps",
-    "base.batch_size",
-    "base.data_size",
-    "base.report_size",
-    "rl.updates_per_batch",
-    "eval.k",
-    "eval.intermediate_k",
-    "eval.every",
-    "checkpoint_every",
-)
-_POSITIVE = ("base.lr", "rl.lr", "rl.temperature", "eval.temperature", "rl.grad_clip")
-_NON_NEGATIVE = (
-    "rollout_budget",
-    "rl.clip_eps",
-    "rl.kl_coef",
-    "rl.weight_decay",
-    "base.weight_decay",
-)
+# The bound of each key whose range no type check can catch; the messages derive from them.
+BOUNDS = {
+    "steps": AtLeast(1),
+    "batch_size": AtLeast(1),
+    "n_rollouts": AtLeast(2),  # group-normalised advantages need two rollouts per prompt
+    "rollout_budget": AtLeast(0),
+    "task.train_size": AtLeast(1),
+    "base.steps": AtLeast(1),
+    "base.batch_size": AtLeast(1),
+    "base.lr": Above(0),
+    "base.weight_decay": AtLeast(0),
+    "base.correct_fraction": Between(0, 1),
+    "base.data_size": AtLeast(1),
+    "base.report_size": AtLeast(1),
+    "rl.lr": Above(0),
+    "rl.updates_per_batch": AtLeast(1),
+    "rl.clip_eps": AtLeast(0),
+    "rl.kl_coef": AtLeast(0),
+    "rl.temperature": Above(0),
+    "rl.grad_clip": Above(0),
+    "rl.weight_decay": AtLeast(0),
+    "eval.every": AtLeast(1),
+    "eval.k": AtLeast(1),
+    "eval.intermediate_k": AtLeast(1),
+    "eval.temperature": Above(0),
+    "checkpoint_every": AtLeast(1),
+    "parallel.devices": AtLeast(0),  # 0 = every visible device
+    "parallel.params": OneOf(sharding.PARAM_LAYOUTS),
+}
 
 
 def _get(c: ml_collections.ConfigDict, dotted: str):
@@ -167,28 +175,10 @@ def _get(c: ml_collections.ConfigDict, dotted: str):
 
 def validate(c: ml_collections.ConfigDict, pool_size: int) -> None:
     """Checks the values no type check can catch; raises ConfigError naming the problem."""
-    for name in _AT_LEAST_ONE:
-        if _get(c, name) < 1:
-            raise ConfigError(f"config.{name} must be >= 1, got {_get(c, name)}")
-    for name in _POSITIVE:
-        if not _get(c, name) > 0:
-            raise ConfigError(f"config.{name} must be > 0, got {_get(c, name)}")
-    for name in _NON_NEGATIVE:
-        if _get(c, name) < 0:
-            raise ConfigError(f"config.{name} must be >= 0, got {_get(c, name)}")
+    for name, bound in BOUNDS.items():
+        check_bound(f"config.{name}", _get(c, name), bound)
     for name, spec in c.task.eval_sets.items():
-        if spec.size < 1:
-            raise ConfigError(f"config.task.eval_sets.{name}.size must be >= 1, got {spec.size}")
-    if c.parallel.devices < 0:
-        raise ConfigError(f"config.parallel.devices must be >= 0, got {c.parallel.devices}")
-    if c.parallel.params not in sharding.PARAM_LAYOUTS:
-        raise ConfigError(
-            f"config.parallel.params must be in {sharding.PARAM_LAYOUTS}, got {c.parallel.params!r}"
-        )
-    if c.n_rollouts < 2:
-        raise ConfigError(
-            f"config.n_rollouts must be >= 2 for group-normalised advantages, got {c.n_rollouts}"
-        )
+        check_bound(f"config.task.eval_sets.{name}.size", spec.size, AtLeast(1))
     if c.rollout_budget and c.rollout_budget < 2 * c.batch_size:
         raise ConfigError(
             f"config.rollout_budget={c.rollout_budget} leaves some of the {c.batch_size} prompts "
@@ -197,8 +187,4 @@ def validate(c: ml_collections.ConfigDict, pool_size: int) -> None:
     if c.batch_size > pool_size:
         raise ConfigError(
             f"config.batch_size={c.batch_size} is larger than the prompt pool ({pool_size})"
-        )
-    if not 0.0 <= c.base.correct_fraction <= 1.0:
-        raise ConfigError(
-            f"config.base.correct_fraction must be in [0, 1], got {c.base.correct_fraction}"
         )

@@ -1,7 +1,8 @@
 """GRPO: group-normalised advantages and the clipped, token-level policy objective.
 
 Advantage (DeepSeekMath GRPO): A_i = (r_i - mean_g r) / (std_g r + eps) over the
-rollouts of one prompt (groups may differ in size: per-prompt rollout budgets). Loss: PPO-style clipped importance ratio against the
+rollouts of one prompt (groups may differ in size: per-prompt rollout budgets). Loss: PPO-style
+clipped importance ratio against the
 log-probs recorded at sampling time, averaged over every completion token in the
 batch (token-level aggregation, as in DAPO), plus an optional k3 KL to the base.
 """

@@ -335,7 +335,8 @@ def test_quickstart_table_is_the_main_tables_headline_in_100_columns(runs_dir):
     assert lines[0] == "countdown — cd34, seeds 0, 1, 2"
     table = [line for line in lines if line.startswith("|")]
     assert len({len(line) for line in table}) == 1  # padded to one width
-    rows = {cells[0]: cells for cells in ([c.strip() for c in t.split("|")[1:-1]] for t in table)}
+    cells = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table]
+    rows = {row[0]: row for row in cells}
     header = ["method", "final mean@8", "Δ vs uniform", "rollouts", "reached", "speed-up"]
     assert rows["method"] == header
     paired_final = f"+0.110 ± {t_half([0.10, 0.12]):.3f}"

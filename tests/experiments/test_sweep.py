@@ -303,10 +303,8 @@ def test_quickstart_runs_both_from_one_base_and_reports_them(tmp_path):
     # Smoke evaluates at steps 0, 2 and 3, at k = 1 between: dots at the first and the last.
     full = [[e["rollouts"] for e in (r.evals[0], r.evals[-1])] for (r,) in methods.values()]
     assert [len(r.evals) for (r,) in methods.values()] == [3, 3]
-    assert [list(line.get_xdata()) for line in ax.lines if line.get_marker() == "o"] == [
-        *full,
-        [],  # the legend's entry for the dots
-    ]
+    dots = [list(line.get_xdata()) for line in ax.lines if line.get_marker() == "o"]
+    assert dots == [*full, []]  # the last: the legend's entry for the dots
 
 
 def test_printed_commands_piped_into_a_reader_that_stops_early_end_quietly(tmp_path):

@@ -1,4 +1,4 @@
-"""The field's selection rules (method.md §2.5) against hand-computed values."""
+"""The field's selection rules (docs/method.md §2.5) against hand-computed values."""
 
 import itertools
 import math

@@ -17,7 +17,7 @@ from gps.selectors.presets import part_block
 
 def _tiny_predictor(**overrides):
     cfg = part_block("model", "gps")
-    cfg.update(z_dim=2, hidden=8, heads=2, replay=3, **overrides)
+    cfg.update(z_dim=2, hidden=8, replay=3, **overrides)
     embeddings = jax.random.normal(jax.random.key(0), (10, 5))
     embeddings /= jnp.linalg.norm(embeddings, axis=-1, keepdims=True)
     model = GenerativePredictor(

@@ -66,7 +66,8 @@ def _selector(name, embeddings, batch_size=B, model="", acquisition="", **overri
 
 @pytest.mark.parametrize("decay", [1.0, 0.5])
 def test_mopps_posterior_matches_closed_form(decay):
-    """After a scripted history, α and β equal the recursion of method.md §2.3 for every prompt."""
+    """After a scripted history, α and β equal the recursion of docs/method.md §2.3 for every
+    prompt."""
     embeddings, _ = _pool(size=20)
     selector = _selector("mopps", embeddings, batch_size=3, **{"model.decay": decay})
     state = selector.init(jax.random.key(0))
@@ -372,9 +373,9 @@ def test_a_key_the_parts_do_not_read_is_an_error():
     embeddings, _ = _pool(size=40)
     cfg = selector_config("gps")
     assert "decay" not in cfg.model and "band" not in cfg.acquisition
-    assert "embedding" not in selector_config("mopps")  # MoPPS never embeds the pool
     for name, block, key in [("gps", "model", "decay"), ("gps", "acquisition", "band")] + [
-        ("mopps", "", "embedding")
+        ("mopps", "model", "samples"),
+        ("mopps", "", "window"),
     ]:
         cfg = selector_config(name)
         (cfg[block] if block else cfg)[key] = 0.5
@@ -533,10 +534,11 @@ def test_speed_screens_then_continues_and_counts_every_rollout():
         _selector("speed", np.zeros((20, 2), np.float32), n_init=8)
 
 
-def test_readme_acquisition_example_runs():
-    """The README's "Adding an acquisition function" example registers and selects as described."""
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    section = readme[readme.index("### Adding an acquisition function") :]
+def test_docs_acquisition_example_runs():
+    """docs/selectors.md's "Adding an acquisition function" example registers and selects as
+    described."""
+    doc = open(os.path.join(ROOT, "docs", "selectors.md")).read()
+    section = doc[doc.index("## Adding an acquisition function") :]
     code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
     if "uncertain" not in ACQUISITIONS.names():
         exec(code, {})
@@ -552,7 +554,8 @@ def test_readme_acquisition_example_runs():
 def test_default_diversity_changes_a_learnt_batch_and_spreads_it():
     """At the default λ_div, once the predictor has learnt, diversity changes at least a quarter
     of the batch against λ_div = 0 from the same state and key, and the batch spreads out
-    (256-d embeddings, as WordLlama's; experiments/studies/diversity_probe.py measures it on countdown)."""
+    (256-d embeddings, as WordLlama's; experiments/studies/diversity_probe.py measures it on
+    countdown)."""
     embeddings, direction = _pool(size=500, dim=256)
     selector = _selector("gps", embeddings, batch_size=16)
     plain = _selector("gps", embeddings, batch_size=16, **{"acquisition.diversity": 0.0})

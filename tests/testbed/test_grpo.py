@@ -29,7 +29,8 @@ def _copy(tree):
 
 
 def _batch(params, advantages=None, logprob_shift=0.0):
-    """N sequences of random alphabet tokens; completion mask after a 4-token prompt, ragged ends."""
+    """N sequences of random alphabet tokens; completion mask after a 4-token prompt, ragged
+    ends."""
     rng = np.random.default_rng(0)
     tokens = rng.integers(3, CFG.vocab_size, (N, L)).astype(np.int32)
     tokens[:, 0] = BOS

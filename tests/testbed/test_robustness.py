@@ -1,4 +1,5 @@
-"""Edge cases: ragged rollout chunks, pass-rate reports, damaged logs, the base cache, bad configs."""
+"""Edge cases: ragged rollout chunks, pass-rate reports, damaged logs, the base cache, bad
+configs."""
 
 import json
 import os
@@ -47,7 +48,8 @@ def _reward(problem, completion):
 
 
 def test_generate_ragged_last_chunk(monkeypatch):
-    """3 problems x n=3 with chunk=4: 9 rows in problem-major order, row j verified against problem j//n."""
+    """3 problems x n=3 with chunk=4: 9 rows in problem-major order, row j verified against problem
+    j//n."""
     task, n, calls = Countdown(), 3, []
 
     def verify(problem, completion):
@@ -101,7 +103,8 @@ def test_generate_with_a_budget_per_problem(monkeypatch):
 
 
 def test_generate_rejects_prompt_shorter_than_prefill():
-    """A prompt shorter than the engine's prefill raises ValueError instead of skipping its tokens."""
+    """A prompt shorter than the engine's prefill raises ValueError instead of skipping its
+    tokens."""
     too_long = min(len(p.prompt) for p in PROBLEMS) + 2  # one past the shortest prompt + BOS
     params = init_params(MODEL_CFG, jax.random.key(0))
     with pytest.raises(ValueError, match="prefill"):
@@ -177,7 +180,8 @@ def test_jsonl_corrupt_middle_line_raises(tmp_path):
 
 
 def test_concurrent_runs_train_one_base(smoke_config, monkeypatch):
-    """Two runs starting together on one seed train its base once: the second waits, then loads it."""
+    """Two runs starting together on one seed train its base once: the second waits, then loads
+    it."""
     setup = build(smoke_config)
     trained = []
     train_base = warmup.train_base
@@ -202,7 +206,8 @@ def test_concurrent_runs_train_one_base(smoke_config, monkeypatch):
 
 
 def test_base_model_cache_round_trip(smoke_config):
-    """A second base_model call loads the cached base: same params, a complete base.json, no temp folders."""
+    """A second base_model call loads the cached base: same params, a complete base.json, no temp
+    folders."""
     setup = build(smoke_config)
     first_log, second_log = [], []
     trained, path = base_model(setup, log=first_log.append)

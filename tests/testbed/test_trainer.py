@@ -1,4 +1,5 @@
-"""End-to-end smoke runs of gps.testbed.trainer.train: logs, resume equivalence, tracing, bad input."""
+"""End-to-end smoke runs of gps.testbed.trainer.train: logs, resume equivalence, tracing, bad
+input."""
 
 import json
 import os
@@ -73,7 +74,8 @@ class Preempted(Exception):
 
 def _reward_even_length(mp):
     """Patches Countdown.verify to reward even-length completions: the smoke base solves nothing,
-    and with all-zero rewards GRPO never moves the params, which would make resume checks vacuous."""
+    and with all-zero rewards GRPO never moves the params, which would make resume checks
+    vacuous."""
     mp.setattr(
         Countdown, "verify", lambda self, problem, completion: float(len(completion) % 2 == 0)
     )
@@ -92,7 +94,8 @@ def _record_saves(mp):
 
 
 def _preempt_update(mp, call):
-    """Patches grpo.update to raise Preempted at its `call`-th call (1-based), i.e. in step `call`."""
+    """Patches grpo.update to raise Preempted at its `call`-th call (1-based), i.e. in step
+    `call`."""
     calls, original = [0], grpo.update
 
     def update(*args, **kwargs):
@@ -105,7 +108,8 @@ def _preempt_update(mp, call):
 
 
 def _interrupted_then_resumed(config, workdir, call):
-    """Runs until preempted in step `call`, then reruns to completion; returns (partial logs, saves)."""
+    """Runs until preempted in step `call`, then reruns to completion; returns (partial logs,
+    saves)."""
     with pytest.MonkeyPatch.context() as mp:
         _preempt_update(mp, call)
         with pytest.raises(Preempted):
@@ -118,7 +122,8 @@ def _interrupted_then_resumed(config, workdir, call):
 
 
 def test_base_cache_key(smoke_config, tmp_path):
-    """The base cache lives under config.base.cache_dir, keyed by what shapes the base, not by RL settings."""
+    """The base cache lives under config.base.cache_dir, keyed by what shapes the base, not by RL
+    settings."""
     model_cfg = build(smoke_config).model_cfg
     path, _ = warmup.base_entry(smoke_config, model_cfg)
     assert path.startswith(str(tmp_path))
@@ -228,7 +233,8 @@ def resume_runs(request, tmp_path_factory, shared_base_cache):
 
 
 def test_preempted_run_left_partial_state(resume_runs):
-    """Precondition of the resume test: B stopped after logging step 3 with only the step-2 checkpoint."""
+    """Precondition of the resume test: B stopped after logging step 3 with only the step-2
+    checkpoint."""
     partial = resume_runs["partial_b"]
     assert [r["step"] for r in partial["metrics"]] == [1, 2, 3]
     assert [r["step"] for r in partial["eval"]] == [0, 2]
@@ -245,7 +251,8 @@ def test_resume_reproduces_uninterrupted_logs(resume_runs):
 
 
 def test_resume_reproduces_final_state(resume_runs):
-    """The final checkpointed state (params, optimizer, selector, counters) of B equals A's bit for bit."""
+    """The final checkpointed state (params, optimizer, selector, counters) of B equals A's bit for
+    bit."""
     final_a, final_b = (_untimed(resume_runs[k][4]) for k in ("saved_a", "saved_b"))  # not wall_s
     assert set(final_a) == {"params", "opt_state", "selector", "step", "rollouts"}
     assert jax.tree.structure(final_a) == jax.tree.structure(final_b)
@@ -266,7 +273,8 @@ def test_update_traced_once_per_run(resume_runs):
 
 
 def test_sampler_compiled_at_most_twice_per_run(resume_runs):
-    """From an empty jit cache, a run compiles the sampler once or twice (sampling, greedy), not per step."""
+    """From an empty jit cache, a run compiles the sampler once or twice (sampling, greedy), not per
+    step."""
     assert 1 <= resume_runs["sample_traces"] <= 2
 
 

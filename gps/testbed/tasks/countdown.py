@@ -102,7 +102,8 @@ class Countdown(Task):
         return float(value == problem.answer and sorted(numbers) == sorted(problem.numbers))
 
     def solve(self, problem: Problem, rng: np.random.Generator) -> str:
-        """A uniformly random solution (operand order of + and * itself random), as an expression."""
+        """A uniformly random solution (operand order of + and * itself random), as an
+        expression."""
         chains = _solutions(tuple(sorted(problem.numbers)), problem.answer)
         if not chains:
             raise ValueError(f"countdown: no solution for {problem.prompt!r}")

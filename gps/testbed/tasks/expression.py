@@ -84,7 +84,8 @@ def _combine(left: tuple[str, int], op: str, right: tuple[str, int]) -> tuple[st
 
 
 def render_chain(numbers: tuple[int, ...], steps: list[Step], rng: np.random.Generator) -> str:
-    """Writes a chain of steps over `numbers` as one expression; + and * operands in random order."""
+    """Writes a chain of steps over `numbers` as one expression; + and * operands in random
+    order."""
     pool: list[tuple[int, tuple[str, int]]] = [(x, (str(x), _ATOM)) for x in numbers]
 
     def pop(value: int) -> tuple[str, int]:

@@ -1,0 +1,65 @@
+"""Whether two runs logged the same numbers: the check that a refactoring changed no number.
+
+python -m experiments.report.compare RUN_A RUN_B [--steps=20]
+
+Compares metrics.jsonl and eval.jsonl record by record up to --steps (default: the steps both
+runs have), every field but the timings (`*_s`) and the final evaluation of a run cut short
+(a run of S steps ends on a whole-set evaluation where a longer run had an intermediate one).
+Prints the first difference, or how many records agree to the last digit; exits 1 on a
+difference.
+"""
+
+import sys
+
+from absl import app, flags
+
+from gps.records import run_folder
+from gps.records.jsonl import JsonlLog
+
+_STEPS = flags.DEFINE_integer("steps", None, "Compare records up to this step (default: all).")
+
+
+def _numbers(record: dict) -> dict:
+    return {k: v for k, v in record.items() if not k.endswith("_s")}
+
+
+def _records(workdir: str, name: str, steps: int) -> list[dict]:
+    return [r for r in JsonlLog(run_folder.path(workdir, name)).read() if r["step"] <= steps]
+
+
+def compare(a: str, b: str, steps: int | None) -> tuple[int, str | None]:
+    """(records that agree, the first difference or None) over both runs' first `steps`."""
+    last = min(len(JsonlLog(run_folder.path(w, run_folder.METRICS)).read()) for w in (a, b))
+    steps = last if steps is None else min(steps, last)
+    agreed = 0
+    for name, upto in ((run_folder.METRICS, steps), (run_folder.EVALS, steps - 1)):
+        xs, ys = _records(a, name, upto), _records(b, name, upto)
+        if len(xs) != len(ys):
+            return agreed, f"{name}: {len(xs)} records up to step {upto} against {len(ys)}"
+        for x, y in zip(xs, ys):
+            if _numbers(x) != _numbers(y):
+                keys = [k for k in _numbers(x) if x.get(k) != y.get(k)]
+                return (
+                    agreed,
+                    f"{name} step {x['step']}: {keys[0]} {x[keys[0]]} != {y.get(keys[0])}",
+                )
+            agreed += 1
+    return agreed, None
+
+
+def main(argv):
+    if len(argv) != 3:
+        raise app.UsageError("usage: python -m experiments.report.compare RUN_A RUN_B [--steps=N]")
+    for workdir in argv[1:]:
+        if not run_folder.is_run(workdir):
+            print(f"error: {workdir} is not a run folder (no {run_folder.CONFIG})", file=sys.stderr)
+            sys.exit(2)
+    agreed, difference = compare(argv[1], argv[2], _STEPS.value)
+    if difference:
+        print(f"differ after {agreed} equal records: {difference}")
+        sys.exit(1)
+    print(f"{agreed} records equal to the last digit (timings aside)")
+
+
+if __name__ == "__main__":
+    app.run(main)
