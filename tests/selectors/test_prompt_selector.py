@@ -191,6 +191,19 @@ def test_an_empty_update_changes_nothing():
     assert _same_state(before, selector.state) and selector.updates == 1
 
 
+@pytest.fixture(scope="module")
+def observed_selectors():
+    """MoPPS and a small GPS after one observed batch (built once: GPS compiles for seconds)."""
+    selectors = []
+    for config in ("mopps", _small_gps()):
+        selector = PromptSelector(
+            config=config, batch_size=B, n_rollouts=N, embeddings=_embeddings()
+        )
+        _observe(selector, selector.select(), np.random.default_rng(0))
+        selectors.append(selector)
+    return selectors
+
+
 @pytest.mark.parametrize(
     "indices, successes, trials, match",
     [
@@ -207,14 +220,12 @@ def test_an_empty_update_changes_nothing():
         ([0, 1], [1], [4, 4], "differ in length"),
     ],
 )
-def test_bad_observations_are_one_clear_error_and_change_nothing(indices, successes, trials, match):
-    """Every field selector's update goes through these checks; mopps and gps stand for them
-    (the Beta posterior and the generative predictor's history would both be poisoned)."""
-    for config in ("mopps", _small_gps()):
-        selector = PromptSelector(
-            config=config, batch_size=B, n_rollouts=N, embeddings=_embeddings()
-        )
-        _observe(selector, selector.select(), np.random.default_rng(0))
+def test_bad_observations_are_one_clear_error_and_change_nothing(
+    observed_selectors, indices, successes, trials, match
+):
+    """Every selector's update goes through these checks; mopps and gps stand for them (the
+    Beta posterior and the generative predictor's history would both be poisoned)."""
+    for selector in observed_selectors:
         before = jax.tree.map(np.asarray, selector.state)
         with pytest.raises(OutcomeError, match=match):
             selector.update(indices, successes, trials)

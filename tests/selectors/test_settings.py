@@ -15,7 +15,9 @@ from gps.selectors import (
     ACQUISITIONS,
     DIFFICULTY_MODELS,
     DifficultyModel,
+    SELECTORS,
     Pool,
+    Selector,
     check_selector_config,
     make_selector,
     method_label,
@@ -276,6 +278,28 @@ def test_difficulty_models_must_subclass_and_declare_settings():
 
     assert Declared.defaults == {"rate": 0.5}
     assert "loose" not in DIFFICULTY_MODELS.names()
+
+
+def test_selectors_must_subclass_selector_and_declare_settings():
+    with pytest.raises(TypeError, match="selector 'loose' is class Loose, not of type Selector"):
+
+        @SELECTORS.register("loose")
+        class Loose:
+            defaults = {"rate": 0.5}
+
+    with pytest.raises(TypeError, match="selector Undeclared sets `defaults`; declare"):
+
+        class Undeclared(Selector):
+            defaults = {"rate": 0.5}
+
+    assert "loose" not in SELECTORS.names()
+    assert SELECTORS.get("balanced").defaults == {
+        "round_size": 0,
+        "max_rounds": 8,
+        "band": (0.25, 0.75),
+    }
+    with pytest.raises(ConfigError, match=r"config.selector.max_rounds must be >= 1, got 0"):
+        check_selector_config(ml_collections.ConfigDict({**selector_config("ds"), "max_rounds": 0}))
 
 
 def test_a_typed_registry_takes_instances_and_subclasses_of_its_type():
