@@ -1,0 +1,1 @@
+"""Sweeps, reports, test-time tools, benchmarks and studies over run folders."""

@@ -1,0 +1,1 @@
+"""One-off studies of single components (labelled as such in their results)."""

@@ -1,0 +1,1 @@
+"""Test-time allocation over trained runs: `score` one run, `summary` over runs."""

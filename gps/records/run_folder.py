@@ -17,7 +17,6 @@ import os
 import ml_collections
 
 from gps.errors import ConfigError
-from gps.selectors.presets import upgrade_selector_block
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -70,8 +69,10 @@ def _comparable(config: dict) -> dict:
     return {k: _comparable(v) for k, v in config.items() if k not in ("cache_dir", "parallel")}
 
 
-def prepare(workdir: str, config, latest_step: int | None) -> None:
-    """Writes the run's config.json, or checks that the folder's run is this one.
+def prepare(workdir: str, config, latest_step: int | None, upgrade=lambda recorded: recorded):
+    """Writes the run's config.json, or checks that the folder's run is this one; `upgrade`
+    reads an older run's config.json in today's layout (keys added since, at the values the
+    older run had implicitly: `gps.testbed.config.upgrade_recorded`).
 
     A run may be continued to more steps when nothing else changed: nothing in a step
     depends on `steps` except which evaluation is the last, and the trainer redoes the old
@@ -82,9 +83,7 @@ def prepare(workdir: str, config, latest_step: int | None) -> None:
     file = path(workdir, CONFIG)
     wanted = json.loads(config.to_json(sort_keys=True))
     if os.path.exists(file):
-        recorded = read_json(file)
-        recorded["selector"] = upgrade_selector_block(recorded["selector"])
-        recorded = _comparable(recorded)
+        recorded = _comparable(upgrade(read_json(file)))
         if recorded == _comparable(wanted):
             return
         if {**recorded, "steps": wanted["steps"]} != _comparable(wanted):

@@ -26,7 +26,7 @@ import numpy as np
 
 from gps.errors import ConfigError
 from gps.selectors.registry import Registry
-from gps.selectors.settings import check_keys, check_values, defaults_of
+from gps.selectors.settings import check_keys, check_values, declare_defaults
 
 State = Any  # a pytree of arrays
 # (pool indices, key, rollouts per prompt) -> a batch of rollouts (see the module docstring)
@@ -96,12 +96,7 @@ class Selector(abc.ABC):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "defaults" in vars(cls):
-            raise TypeError(
-                f"selector {cls.__name__} sets `defaults`; declare `settings` "
-                "(key -> Setting(default, bound)) instead"
-            )
-        cls.defaults = defaults_of(cls.settings, f"selector {cls.__name__}")
+        declare_defaults(cls, "selector")
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from gps.selectors.registry import Registry
-from gps.selectors.settings import Above, Between, Setting, check_values, defaults_of
+from gps.selectors.settings import Above, Between, Setting, check_values, declare_defaults
 
 
 class DifficultyModel:
@@ -23,12 +23,7 @@ class DifficultyModel:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "defaults" in vars(cls):
-            raise TypeError(
-                f"difficulty model {cls.__name__} sets `defaults`; declare `settings` "
-                "(key -> Setting(default, bound)) instead"
-            )
-        cls.defaults = defaults_of(cls.settings, f"difficulty model {cls.__name__}")
+        declare_defaults(cls, "difficulty model")
 
     def __init__(self, cfg, *, pool_size: int, batch_size: int, embeddings=None):
         self.check(cfg)

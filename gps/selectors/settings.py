@@ -112,6 +112,17 @@ def defaults_of(declared: dict, owner: str) -> dict:
     return {key: setting.default for key, setting in declared.items()}
 
 
+def declare_defaults(cls, kind: str) -> None:
+    """For a part class's `__init_subclass__`: its `defaults` derive from its `settings`; a
+    class that sets `defaults` itself is a TypeError (its bounds would go unchecked)."""
+    if "defaults" in vars(cls):
+        raise TypeError(
+            f"{kind} {cls.__name__} sets `defaults`; declare `settings` "
+            "(key -> Setting(default, bound)) instead"
+        )
+    cls.defaults = defaults_of(cls.settings, f"{kind} {cls.__name__}")
+
+
 def holds(cfg, conditions: dict) -> bool:
     """Whether each key of `conditions` keeps its bound in `cfg`: with a Setting's
     `read_when`, whether the part reads it in the mode the block chooses."""

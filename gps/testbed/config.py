@@ -4,7 +4,7 @@ import ml_collections
 
 from gps.testbed import sharding
 from gps.errors import ConfigError
-from gps.selectors.presets import selector_config
+from gps.selectors.presets import selector_config, upgrade_selector_block
 from gps.selectors.settings import Above, AtLeast, Between, OneOf, check_bound
 
 
@@ -116,6 +116,11 @@ def apply_regime(c: ml_collections.ConfigDict, regime: str) -> None:
     if regime not in REGIMES:
         raise ConfigError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")
     c.task.train_size = round(c.steps * c.batch_size / REGIMES[regime])
+
+
+def upgrade_recorded(recorded: dict) -> dict:
+    """A run's config.json (a dict) in today's layout: its selector block upgraded."""
+    return {**recorded, "selector": upgrade_selector_block(recorded["selector"])}
 
 
 def apply_smoke(c: ml_collections.ConfigDict) -> None:

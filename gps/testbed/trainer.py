@@ -368,7 +368,7 @@ def train(config, workdir: str, log=print) -> dict:
     os.makedirs(workdir, exist_ok=True)
     ckpt = Checkpointer(workdir)
     latest = ckpt.latest_step()
-    run_folder.prepare(workdir, config, latest)
+    run_folder.prepare(workdir, config, latest, config_lib.upgrade_recorded)
     base_params, base_path = base_model(setup, log)
     trainer = Trainer.create(setup, base_params)
     state = trainer.init_state()

@@ -9,6 +9,7 @@ from conftest import ROOT
 from experiments.sweeps import load_config
 from gps.errors import ConfigError
 from gps.records import run_folder
+from gps.testbed.config import upgrade_recorded
 
 
 def _config(**overrides):
@@ -48,15 +49,17 @@ def test_more_steps_continue_a_finished_run_and_fewer_than_done_are_refused(tmp_
 
 def test_a_run_made_before_the_embedding_block_existed_resumes(tmp_path):
     """config.json files of older runs have no `selector.embedding` where no part read it:
-    the same run, so it resumes (and a changed value still does not)."""
+    the same run, so it resumes as the trainer reads it (and a changed value still does not)."""
     workdir = str(tmp_path)
     recorded = json.loads(_config().to_json())
     del recorded["selector"]["embedding"]
     with open(run_folder.path(workdir, run_folder.CONFIG), "w") as f:
         json.dump(recorded, f)
-    run_folder.prepare(workdir, _config(), 2)
+    with pytest.raises(ConfigError, match="different config"):  # read as it is
+        run_folder.prepare(workdir, _config(), 2)
+    run_folder.prepare(workdir, _config(), 2, upgrade_recorded)
     with pytest.raises(ConfigError, match="different config"):
-        run_folder.prepare(workdir, _config(**{"selector.embedding.dim": 64}), 2)
+        run_folder.prepare(workdir, _config(**{"selector.embedding.dim": 64}), 2, upgrade_recorded)
 
 
 def test_a_folder_without_a_config_is_not_a_run(tmp_path):

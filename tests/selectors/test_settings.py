@@ -261,38 +261,30 @@ def test_an_acquisition_whose_settings_are_bare_values_fails_at_registration():
     assert "bare" not in ACQUISITIONS.names()
 
 
-def test_difficulty_models_must_subclass_and_declare_settings():
-    with pytest.raises(TypeError, match="difficulty model 'loose' is class Loose, not of type"):
+@pytest.mark.parametrize(
+    "registry, base, kind",
+    [(DIFFICULTY_MODELS, DifficultyModel, "difficulty model"), (SELECTORS, Selector, "selector")],
+)
+def test_part_classes_must_subclass_their_base_and_declare_settings(registry, base, kind):
+    with pytest.raises(TypeError, match=f"{kind} 'loose' is class Loose, not of type"):
 
-        @DIFFICULTY_MODELS.register("loose")
+        @registry.register("loose")
         class Loose:
             defaults = {"rate": 0.5}
 
-    with pytest.raises(TypeError, match="sets `defaults`; declare `settings`"):
+    with pytest.raises(TypeError, match=f"{kind} Undeclared sets `defaults`; declare `settings`"):
 
-        class Undeclared(DifficultyModel):
+        class Undeclared(base):
             defaults = {"rate": 0.5}
 
-    class Declared(DifficultyModel):
+    class Declared(base):
         settings = {"rate": Setting(0.5, Between(0, 1))}
 
     assert Declared.defaults == {"rate": 0.5}
-    assert "loose" not in DIFFICULTY_MODELS.names()
+    assert "loose" not in registry.names()
 
 
-def test_selectors_must_subclass_selector_and_declare_settings():
-    with pytest.raises(TypeError, match="selector 'loose' is class Loose, not of type Selector"):
-
-        @SELECTORS.register("loose")
-        class Loose:
-            defaults = {"rate": 0.5}
-
-    with pytest.raises(TypeError, match="selector Undeclared sets `defaults`; declare"):
-
-        class Undeclared(Selector):
-            defaults = {"rate": 0.5}
-
-    assert "loose" not in SELECTORS.names()
+def test_a_screening_selector_declares_its_settings_and_bounds():
     assert SELECTORS.get("balanced").defaults == {
         "round_size": 0,
         "max_rounds": 8,
