@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gps.engines.tunix import BATCH, PROMPT_ID, SelectorFeed
-from gps.errors import CheckpointError
+from gps.errors import CheckpointError, OutcomeError
 from gps.selectors import PromptSelector
 
 B, G, POOL = 2, 2, 12
@@ -98,3 +98,23 @@ def test_lookahead_selects_with_outcomes_so_far_and_ignores_eval(tmp_path):
     with pytest.raises(CheckpointError, match="did not hand out"):
         feed.metric_fn(rewards=np.ones(G), **{k: v[half] for k, v in rows.items()})
     assert BATCH in first and first[PROMPT_ID].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "rewards, ids, match",
+    [
+        ([np.nan, 1.0, 0.0, 1.0], None, "1 rollout rewards are not finite"),
+        ([1.0, 0.0, 0.0, 1.0], [0, 0, POOL, POOL], f"prompt ids outside the pool of {POOL}"),
+    ],
+)
+def test_outcomes_a_selector_cannot_learn_from_stop_the_run_and_change_nothing(rewards, ids, match):
+    """A reward function returning NaN (or a batch naming prompts outside the pool) is an
+    error, not a silent failure folded into the posterior."""
+    feed = _feed()
+    rows = {k: np.repeat(v, G, axis=0) for k, v in next(feed).items()}
+    if ids is not None:
+        rows[PROMPT_ID] = np.asarray(ids)
+    before = jax.tree.map(np.asarray, feed.selector.state)
+    with pytest.raises(OutcomeError, match=match):
+        feed.metric_fn(rewards=np.asarray(rewards), **rows)
+    assert _same(before, feed.selector.state) and feed.scored == [0] and not feed.pending

@@ -26,6 +26,7 @@ from verl.trainer.main_ppo import create_rl_sampler  # noqa: E402
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
 
 from gps.engines.verl_sampler import SelectorSampler  # noqa: E402
+from gps.errors import OutcomeError  # noqa: E402
 from gps.selectors import selector_config  # noqa: E402
 
 POOL, B, N, T = 40, 8, 4, 5
@@ -225,6 +226,20 @@ def test_resume_without_journal_warns_and_still_runs(parquet, tmp_path, caplog):
     resumed = _train(loader, sampler, steps=4, first=3)
     assert len(resumed) == 2 and "resumes without them" in caplog.text
     assert sampler.selector.selections == 4
+
+
+def test_a_non_finite_reward_stops_the_run_and_changes_nothing(parquet, tmp_path):
+    """A reward function that returns NaN is an OutcomeError, not a failure folded into the
+    selector, and neither the selector nor the journal moves."""
+    loader, sampler = _loader(parquet, _data_config(tmp_path))
+    batch_dict = next(iter(loader))
+    batch = _rollouts(batch_dict, 1, np.random.default_rng(0))
+    batch.batch["token_level_scores"][0, -1] = float("nan")
+    before = sampler.state_dict()
+    with pytest.raises(OutcomeError, match="1 rollout rewards are not finite"):
+        sampler.update(batch=batch)
+    assert sampler.selector.updates == 0 and sampler.state_dict()["updated"] == before["updated"]
+    assert not os.path.exists(sampler.journal)
 
 
 def test_config_errors(parquet, tmp_path):
