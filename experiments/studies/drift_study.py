@@ -169,8 +169,9 @@ def main(argv):
             model[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             model[key] = value
-    try:
-        model_config("bayesian", **model)  # unknown keys and bad values: one line
+    try:  # unknown keys, bad values and keys a variant leaves unread: one line
+        for latent in f.variants:
+            model_config(latent, **model)
     except ConfigError as e:
         sys.exit(f"error: --model: {e}")
     result = run(f.variants, f.seeds, model, **sizes)

@@ -74,8 +74,9 @@ def test_the_selectors_import_nothing_of_the_rest_of_the_project():
 
 
 def test_a_fresh_process_runs_every_selector_without_the_testbed(tmp_path):
-    """Dynamically: a fresh process builds, runs, saves and loads every selector an engine
-    can use, and the project modules it loaded are the selectors' and the allowed ones."""
+    """Dynamically: a fresh process builds and runs every selector an engine can use, and
+    saves and loads one; the project modules it loaded are the selectors' and the allowed
+    ones."""
     code = f"""
 import sys, numpy as np
 from gps.selectors import SELECTORS, PromptSelector, selector_config
@@ -89,8 +90,9 @@ for name in SELECTORS.names():
         config.model.update(hidden=8, z_dim=2, encoder_layers=1, samples=1, replay=1)
     s = PromptSelector(config=config, batch_size=4, n_rollouts=2, embeddings=emb, groups=groups)
     s.update(s.select(), [1, 0, 2, 1], [2, 2, 2, 2])
-    s.save({str(tmp_path)!r} + "/" + name)
-    PromptSelector.load({str(tmp_path)!r} + "/" + name, embeddings=emb, groups=groups).select()
+    if name == "mopps":  # the orbax save and load (GPS's rebuild would recompile for seconds)
+        s.save({str(tmp_path)!r} + "/" + name)
+        PromptSelector.load({str(tmp_path)!r} + "/" + name, embeddings=emb).select()
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("gps", "experiments")))
 """
     out = subprocess.run(
