@@ -9,10 +9,13 @@ prints each family's mean@k and pass@k, then `--show` prompts per family with th
 completions and rewards. The config's seed fixes prompts and samples.
 """
 
+import sys
+
 import jax
 from absl import app, flags
 from ml_collections import config_flags
 
+from gps.errors import GPSError
 from gps.testbed import trainer
 from gps.testbed.evaluation import pass_rate_report
 
@@ -72,7 +75,10 @@ def samples_report(setup, params, size: int, k: int, show: int) -> str:
 
 def main(argv):
     del argv
-    setup, params = policy(_CONFIG.value, _WORKDIR.value)
+    try:
+        setup, params = policy(_CONFIG.value, _WORKDIR.value)
+    except GPSError as e:
+        sys.exit(f"error: {e}")
     print(samples_report(setup, params, _SIZE.value, _K.value, _SHOW.value))
 
 

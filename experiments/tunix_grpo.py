@@ -35,6 +35,7 @@ import re
 import numpy as np
 from absl import app, flags
 
+from gps.errors import GPSError
 from gps.records import run_folder
 
 _MODEL_PATH = flags.DEFINE_string("model_path", None, "HF checkpoint dir (safetensors, tokenizer).")
@@ -215,6 +216,8 @@ def _cluster_config(mesh, workdir: str, options: Options):
     from tunix.rl import rl_cluster as rl
     from tunix.rl.rollout import base_rollout
 
+    from gps.records.checkpoint import CHECKPOINTS
+
     return rl.ClusterConfig(
         role_to_mesh={role: mesh for role in (rl.Role.ACTOR, rl.Role.REFERENCE, rl.Role.ROLLOUT)},
         rollout_engine="vanilla",
@@ -223,7 +226,7 @@ def _cluster_config(mesh, workdir: str, options: Options):
             actor_optimizer=optax.adamw(options.learning_rate),
             eval_every_n_steps=10**9,
             max_steps=options.steps,
-            checkpoint_root_directory=os.path.join(workdir, "checkpoints"),
+            checkpoint_root_directory=os.path.join(workdir, CHECKPOINTS),
             checkpointing_options=ocp.CheckpointManagerOptions(
                 save_interval_steps=options.save_every, max_to_keep=2
             ),
@@ -258,16 +261,14 @@ def _report(feed, train_steps: int, resumed_at: int, scored: list, workdir: str)
         "selector_saves": sorted(os.listdir(feed.save_dir)) if feed.save_dir else [],
     }
     os.makedirs(workdir, exist_ok=True)
-    with open(run_folder.path(workdir, run_folder.SUMMARY), "w") as f:
-        json.dump(summary, f)
+    run_folder.write_json(run_folder.path(workdir, run_folder.SUMMARY), summary)
     line = {k: summary[k] for k in ("resumed_at", "train_steps", "selections", "updates")}
     line["success_rate"] = float(np.mean([r > 0 for _, _, r in scored])) if scored else None
     print(json.dumps(line | {"rollouts": len(scored)}))
 
 
-def main(argv):
-    del argv
-    options = _flags()
+def run(options: Options) -> None:
+    """One GRPO run in tunix with a project selector choosing every batch."""
     if not options.tiny:
         _check_model_path(options.model_path)  # before the slow imports
     import jax
@@ -323,6 +324,14 @@ def main(argv):
     learner.train(feed)
 
     _report(feed, cluster.actor_trainer.train_steps, resumed_at, scored, workdir)
+
+
+def main(argv):
+    del argv
+    try:
+        run(_flags())
+    except GPSError as e:  # an unknown selector, a bad pool or G that the learner disagrees with
+        _fail(str(e))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Compares metrics.jsonl and eval.jsonl record by record up to --steps (default: t
 runs have), every field but the timings (`*_s`) and the final evaluation of a run cut short
 (a run of S steps ends on a whole-set evaluation where a longer run had an intermediate one).
 Prints the first difference, or how many records agree to the last digit; exits 1 on a
-difference.
+difference, or when either run logged fewer than --steps steps.
 """
 
 import sys
@@ -29,8 +29,10 @@ def _records(workdir: str, name: str, steps: int) -> list[dict]:
 
 def compare(a: str, b: str, steps: int | None) -> tuple[int, str | None]:
     """(records that agree, the first difference or None) over both runs' first `steps`."""
-    last = min(len(JsonlLog(run_folder.path(w, run_folder.METRICS)).read()) for w in (a, b))
-    steps = last if steps is None else min(steps, last)
+    logged = [len(JsonlLog(run_folder.path(w, run_folder.METRICS)).read()) for w in (a, b)]
+    steps = min(logged) if steps is None else steps
+    if min(logged) < max(steps, 1):
+        return 0, f"the runs logged {logged[0]} and {logged[1]} steps; comparing needs {steps}"
     agreed = 0
     for name, upto in ((run_folder.METRICS, steps), (run_folder.EVALS, steps - 1)):
         xs, ys = _records(a, name, upto), _records(b, name, upto)
@@ -38,10 +40,10 @@ def compare(a: str, b: str, steps: int | None) -> tuple[int, str | None]:
             return agreed, f"{name}: {len(xs)} records up to step {upto} against {len(ys)}"
         for x, y in zip(xs, ys):
             if _numbers(x) != _numbers(y):
-                keys = [k for k in _numbers(x) if x.get(k) != y.get(k)]
+                keys = sorted(k for k in {**_numbers(x), **_numbers(y)} if x.get(k) != y.get(k))
                 return (
                     agreed,
-                    f"{name} step {x['step']}: {keys[0]} {x[keys[0]]} != {y.get(keys[0])}",
+                    f"{name} step {x['step']}: {keys[0]} {x.get(keys[0])} != {y.get(keys[0])}",
                 )
             agreed += 1
     return agreed, None

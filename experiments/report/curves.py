@@ -1,7 +1,7 @@
 """Evaluation curves of one or more run workdirs, as a Markdown table, from their files alone.
 
-python -m experiments.report.curves workdirs/run-a workdirs/run-b [--eval_set=cd34]
-[--metric=greedy]
+python -m experiments.report.curves workdirs/run-a workdirs/run-b [--eval_set=cd34] \
+    [--metric=greedy]
 """
 
 import os

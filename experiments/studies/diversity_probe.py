@@ -9,9 +9,9 @@ countdown pool with its WordLlama embeddings; each prompt's true success rate is
 Binomial(n) outcomes for `steps` steps. At every step the same selector state and key are also
 given to the acquisition with λ_div = 0, and the two batches are compared: the share of the
 batch that differs, each batch's mean pairwise cosine distance (standardized embeddings, as
-the selector sees them) and its Σu (what diversity costs in predicted informativeness). Reported
-over steps 1-5 (flat predictions) and 21-`steps`
-(the predictor has learnt), per seed.
+the selector sees them) and its Σu (what diversity costs in predicted informativeness).
+Reported over steps 1-5 (flat predictions) and 21-`steps` (the predictor has learnt), per
+seed.
 """
 
 import json
@@ -22,7 +22,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from gps.testbed import trainer
-from gps.selectors import Pool, make_selector
+from gps.selectors import ACQUISITIONS, Pool, make_selector
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "configs/countdown.py:small,selector=gps", "Config file (a GPS selector)."
@@ -48,7 +48,10 @@ def probe(config, pool: Pool, true_rates: np.ndarray, seed: int, steps: int) -> 
         config.selector, pool, batch_size=config.batch_size, n_rollouts=config.n_rollouts
     )
     without = config.selector.copy_and_resolve_references()
-    without.acquisition.diversity = 0.0
+    without.acquisition.diversity = 0.0  # and what only diversity reads, at its defaults
+    for key, setting in ACQUISITIONS.get(without.acquisition.name).settings.items():
+        if "diversity" in setting.read_when:
+            without.acquisition[key] = setting.default
     plain = make_selector(without, pool, batch_size=config.batch_size, n_rollouts=config.n_rollouts)
     embeddings = np.asarray(selector.embeddings)
     rng = np.random.default_rng(seed)

@@ -1,8 +1,7 @@
 """Test-time allocation (docs/method.md §3) with a trained policy and its GPS predictor.
 
   python -m experiments.test_time.score WORKDIR [--eval_set=cd34] [--size=512] [--budgets=1,2,4]
-  python -m experiments.test_time.score OUT_FOLDER --rescore --out=FOLDER  # saved samples, today's
-  rules
+  python -m experiments.test_time.score OUT_FOLDER --rescore --out=FOLDER  # today's rules
 
 Unseen test prompts (a fresh held-out split, never in the pool or the eval sets) get a
 total of K·N samples, either K each (uniform) or by greedy marginal gain on GPS's
@@ -71,7 +70,7 @@ _OUT = flags.DEFINE_string("out", None, "Folder for test_time.jsonl and test_tim
 _RESCORE = flags.DEFINE_bool(
     "rescore",
     False,
-    "WORKDIR is a test_time --out folder: score its saved samples with today's allocations "
+    "WORKDIR is a test_time.score --out folder: score its saved samples with today's allocations "
     "instead of drawing new ones (writes rows to --out, never samples).",
 )
 _VALIDATION_SEED = flags.DEFINE_integer(
@@ -314,7 +313,9 @@ def saved_samples(folder: str, options: Options) -> tuple[dict, dict, list[int]]
         with open(os.path.join(folder, "test_time.md")) as f:
             header = json.loads(f.readline())
     except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise ConfigError(f"{folder} is not a test_time --out folder with samples: {e}") from None
+        raise ConfigError(
+            f"{folder} is not a test_time.score --out folder with samples: {e}"
+        ) from None
     budgets = [row["budget_per_prompt"] for row in load_rows(folder)]
     if missing := {"predicted", "correct"} - set(samples):
         raise ConfigError(f"{folder}/samples.npz lacks {sorted(missing)}")

@@ -1,9 +1,9 @@
-"""Test-time allocation over seeds: mean gain ± 95% t-interval across `experiments.test_time.score`
-runs.
+"""Test-time allocation over seeds: mean gain ± 95% t-interval across the runs scored by
+`experiments.test_time.score`.
 
   python -m experiments.test_time.summary DIR [DIR ...] [--out=FILE]
 
-Each DIR is a `test_time --out` folder (its test_time.jsonl). For every budget K and
+Each DIR is an `experiments.test_time.score --out` folder (its test_time.jsonl). For every budget K and
 allocation (point, calibrated, validated, oracle-rate), the gain over uniform best-of-K is averaged
 over the runs (one per seed) with a Student-t interval, and the runs whose own paired
 interval (±1.96 SE over prompts) lies wholly below 0 are counted, of those that have one:

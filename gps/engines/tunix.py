@@ -110,6 +110,10 @@ class SelectorFeed:
         batches = np.asarray(kwargs[BATCH]).reshape(-1)
         ids = np.asarray(kwargs[PROMPT_ID]).reshape(-1)
         successes = successes_from_rewards(rewards, self.success_threshold)
+        if not len(successes) == len(ids) == len(batches):
+            raise OutcomeError(
+                f"{len(successes)} rewards for {len(ids)} prompt ids and {len(batches)} batch ids"
+            )
         if len(ids) and (ids.min() < 0 or ids.max() >= self.selector.pool_size):
             raise OutcomeError(f"prompt ids outside the pool of {self.selector.pool_size}")
         g = self.selector.n_rollouts

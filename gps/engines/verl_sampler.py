@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from verl.experimental.dataset.sampler import AbstractCurriculumSampler  # noqa: E402
 
-from gps.errors import ConfigError  # noqa: E402
+from gps.errors import ConfigError, OutcomeError  # noqa: E402
 from gps.selectors import PromptSelector, successes_from_rewards  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class SelectorSampler(AbstractCurriculumSampler):
         try:
             pool = np.array([self._row_of[key] for key in keys], np.int64)
         except KeyError as e:
-            raise ValueError(f"extra_info index {e} is not in the training set") from None
+            raise OutcomeError(f"extra_info index {e} is not in the training set") from None
         if "acc" in rows:
             success = successes_from_rewards(np.asarray(rows["acc"], np.float64), 0.0)
         else:
@@ -143,7 +143,7 @@ class SelectorSampler(AbstractCurriculumSampler):
             np.asarray(rows["uid"], str), return_index=True, return_inverse=True
         )
         if np.any(pool != pool[first][group]):
-            raise ValueError("rollouts of one uid name different extra_info indices")
+            raise OutcomeError("rollouts of one uid name different extra_info indices")
         return (
             pool[first],
             np.bincount(group, success.astype(np.float64)),

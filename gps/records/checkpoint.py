@@ -23,11 +23,14 @@ def abstract(tree):
     return jax.tree.map(_leaf_template, tree)
 
 
+CHECKPOINTS = "checkpoints"  # the folder of a run's checkpoints, inside its workdir
+
+
 class Checkpointer:
     """Step-numbered checkpoints of the whole training state under `workdir/checkpoints`."""
 
     def __init__(self, workdir: str, max_to_keep: int = 2):
-        self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+        self.directory = os.path.abspath(os.path.join(workdir, CHECKPOINTS))
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),

@@ -1,6 +1,7 @@
 """A run folder: the files one run writes, and the rules for starting, resuming and
-continuing a run in it. Every tool that reads or writes runs (the trainers, sweeps, reports,
-test-time scoring) names the files through this module.
+continuing a run in it. Every tool that reads or writes a run's record (the trainers, sweeps,
+reports, test-time scoring) names its files through this module; the checkpoints and the
+TensorBoard events are `checkpoint.py`'s and `tensorboard.py`'s.
 
     WORKDIR/config.json     the run's config (checked on resume)
     WORKDIR/metrics.jsonl   one record per RL step
@@ -37,11 +38,15 @@ def read_json(file: str) -> dict:
         return json.load(f)
 
 
-def write_json(file: str, value: dict) -> None:
+def _replace(file: str, text: str) -> None:
     """Written to a temporary file and renamed into place: never half there."""
     with open(f"{file}.tmp", "w") as f:
-        json.dump(value, f, indent=1)
+        f.write(text)
     os.replace(f"{file}.tmp", file)
+
+
+def write_json(file: str, value: dict) -> None:
+    _replace(file, json.dumps(value, indent=1))
 
 
 def is_run(workdir: str) -> bool:
@@ -54,11 +59,12 @@ def finished_steps(workdir: str) -> int | None:
     return read_json(summary)["steps"] if os.path.exists(summary) else None
 
 
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-    """The run's config, as its config.json holds it."""
+def load_config(workdir: str, upgrade=lambda recorded: recorded) -> ml_collections.ConfigDict:
+    """The run's config, as its config.json holds it, read in today's layout by `upgrade`
+    (see `prepare`)."""
     if not is_run(workdir):
         raise ConfigError(f"{workdir} is not a run folder (no {CONFIG})")
-    return ml_collections.ConfigDict(read_json(path(workdir, CONFIG)))
+    return ml_collections.ConfigDict(upgrade(read_json(path(workdir, CONFIG))))
 
 
 def _comparable(config: dict) -> dict:
@@ -98,6 +104,4 @@ def prepare(workdir: str, config, latest_step: int | None, upgrade=lambda record
             )
         if os.path.exists(summary := path(workdir, SUMMARY)):
             os.remove(summary)
-    with open(f"{file}.tmp", "w") as f:
-        f.write(config.to_json(indent=1, sort_keys=True))
-    os.replace(f"{file}.tmp", file)
+    _replace(file, config.to_json(indent=1, sort_keys=True))

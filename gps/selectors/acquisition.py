@@ -247,7 +247,7 @@ def max_sum_batch(unary, emb, pair_weight, batch_size: int, restarts: int, swaps
     """The batch of highest U found by `restarts` greedy runs, each started from one of the
     `restarts` best-unary prompts (the first is the plain greedy) and improved by swaps. At the
     defaults it finds the brute-force optimum on all of 1,000 random 4-of-9 instances, which the
-    plain greedy does not (tests/test_selectors.py)."""
+    plain greedy does not (tests/selectors/test_selectors.py)."""
 
     def run(first):
         picks = greedy_max_sum(unary, emb, pair_weight, batch_size, first)

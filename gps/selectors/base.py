@@ -117,6 +117,10 @@ class Selector(abc.ABC):
         self.batch_size = batch_size
         self.n_rollouts = n_rollouts
         # Rollouts per step that `budgets` must add up to (None: batch_size × n_rollouts).
+        if rollout_budget is not None and rollout_budget < batch_size:
+            raise ConfigError(
+                f"a rollout budget of {rollout_budget} cannot give {batch_size} prompts one each"
+            )
         self.rollout_budget = batch_size * n_rollouts if rollout_budget is None else rollout_budget
 
     @classmethod
@@ -152,5 +156,6 @@ SELECTORS = Registry("selector", Selector, hint="subclass gps.selectors.Selector
 
 def make_selector(config, pool: Pool, **sizes) -> Selector:
     """Builds the selector named by `config.name` (`sizes`: batch_size, n_rollouts and
-    optionally rollout_budget); unknown names list the known ones."""
+    optionally rollout_budget, the rollouts per step: batch_size × n_rollouts when left
+    out); unknown names list the known ones."""
     return SELECTORS.get(config.name)(config, pool, **sizes)

@@ -134,8 +134,13 @@ def _where(block: str, key: str) -> str:
 
 
 def check_bound(where: str, value, bound: Bound) -> None:
-    """Raises a ConfigError naming `where` unless `value` keeps `bound`."""
-    if not bound.holds(value):
+    """Raises a ConfigError naming `where` unless `value` keeps `bound` (a value of the wrong
+    type, which cannot be compared, does not)."""
+    try:
+        ok = bound.holds(value)
+    except TypeError:
+        ok = False
+    if not ok:
         raise ConfigError(f"{where} must be {bound}, got {value!r}")
 
 

@@ -346,7 +346,7 @@ class TrainedRun:
 
 def load_run(workdir: str, log=print) -> TrainedRun:
     """A run's policy and selector at its latest checkpoint, rebuilt from its config.json."""
-    setup = build(run_folder.load_config(workdir))
+    setup = build(run_folder.load_config(workdir, config_lib.upgrade_recorded))
     base_params, _ = base_model(setup, log)
     trainer = Trainer.create(setup, base_params)
     ckpt = Checkpointer(workdir)
