@@ -17,7 +17,7 @@ import textwrap
 from absl import app, flags
 
 from experiments.report.document import write_report
-from experiments.report.measures import mean_present
+from experiments.report.measures import target_for
 from experiments.report.render import cell_text
 from experiments.report.runs import Run, group_runs, load_runs, mean_k_label, task_eval_sets
 from experiments.report.tables import Table, main_table
@@ -41,7 +41,7 @@ def headline_table(
     """The report's main table cut to its headline columns: final accuracy, its difference to
     `reference` on the same seed, rollouts, and the rollouts speed-up to the reference's final
     accuracy; the seeds are in the title."""
-    target = mean_present(r.accuracies(eval_set)[-1] for r in methods[reference])
+    target, _ = target_for(methods, eval_set, None, reference)
     main = main_table(task, methods, eval_set, target, reference)
     mean_k = mean_k_label(methods)
     columns = {  # the main table's header -> this table's

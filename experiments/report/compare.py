@@ -19,23 +19,23 @@ from gps.records.jsonl import JsonlLog
 _STEPS = flags.DEFINE_integer("steps", None, "Compare records up to this step (default: all).")
 
 
+LOGS = (run_folder.METRICS, run_folder.EVALS)
+
+
 def _numbers(record: dict) -> dict:
     return {k: v for k, v in record.items() if not k.endswith("_s")}
 
 
-def _records(workdir: str, name: str, steps: int) -> list[dict]:
-    return [r for r in JsonlLog(run_folder.path(workdir, name)).read() if r["step"] <= steps]
-
-
 def compare(a: str, b: str, steps: int | None) -> tuple[int, str | None]:
     """(records that agree, the first difference or None) over both runs' first `steps`."""
-    logged = [len(JsonlLog(run_folder.path(w, run_folder.METRICS)).read()) for w in (a, b)]
+    logs = {n: [JsonlLog(run_folder.path(w, n)).read() for w in (a, b)] for n in LOGS}
+    logged = [len(records) for records in logs[run_folder.METRICS]]
     steps = min(logged) if steps is None else steps
     if min(logged) < max(steps, 1):
         return 0, f"the runs logged {logged[0]} and {logged[1]} steps; comparing needs {steps}"
     agreed = 0
     for name, upto in ((run_folder.METRICS, steps), (run_folder.EVALS, steps - 1)):
-        xs, ys = _records(a, name, upto), _records(b, name, upto)
+        xs, ys = ([r for r in records if r["step"] <= upto] for records in logs[name])
         if len(xs) != len(ys):
             return agreed, f"{name}: {len(xs)} records up to step {upto} against {len(ys)}"
         for x, y in zip(xs, ys):

@@ -121,12 +121,15 @@ def run_diagnostics(run: Run) -> dict[str, float | None]:
     }
 
 
-def target_for(methods: dict[str, list[Run]], eval_set: str, fixed: float | None) -> tuple:
-    """The --target and its source, else the uniform seeds' mean final mean@k (None without)."""
+def target_for(
+    methods: dict[str, list[Run]], eval_set: str, fixed: float | None, reference: str = "uniform"
+) -> tuple:
+    """The --target and its source, else the `reference` seeds' mean final mean@k (None
+    without)."""
     if fixed is not None:
         return fixed, "--target"
-    finals = [r.accuracies(eval_set)[-1] for r in methods.get("uniform", [])]
-    return mean_present(finals), "mean final accuracy of uniform"
+    finals = [r.accuracies(eval_set)[-1] for r in methods.get(reference, [])]
+    return mean_present(finals), f"mean final accuracy of {reference}"
 
 
 def seed_pairs(
